@@ -1,0 +1,121 @@
+// so8t/gguf/atomic_file.hpp: write a file under a temporary name and rename it into place on commit.
+//
+// The temporary file lives in the destination's directory (rename is only atomic within one file system),
+// is fsync'ed before the rename, and is unlinked if the writer is destroyed without commit() (an exception,
+// a full disk, a killed producer). So the destination holds either its old content or the complete new file,
+// never half of one (issue 4, "written to a temporary file and renamed").
+#pragma once
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "so8t/gguf/error.hpp"
+
+#if !(defined(__unix__) || defined(__APPLE__))
+#  error "so8t/gguf/atomic_file.hpp needs POSIX (mkstemp, fsync, rename)"
+#endif
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace so8t::gguf {
+
+class AtomicFile {
+ public:
+  /// Creates "<destination>.tmp.XXXXXX" next to the destination. Throws IoError.
+  explicit AtomicFile(std::string destination) : destination_(std::move(destination)) {
+    std::string tmpl = destination_ + ".tmp.XXXXXX";
+    std::vector<char> name(tmpl.begin(), tmpl.end());
+    name.push_back('\0');
+    fd_ = ::mkstemp(name.data());
+    if (fd_ < 0) throw IoError("gguf: cannot create a temporary file next to '" + destination_ + "': " + std::strerror(errno), errno);
+    temp_path_ = name.data();
+    ::fchmod(fd_, 0644);  // mkstemp makes 0600; a model file is normally world-readable
+    buffer_.reserve(buffer_bytes);
+  }
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+  ~AtomicFile() { abandon(); }
+
+  const std::string& temp_path() const noexcept { return temp_path_; }
+  const std::string& destination() const noexcept { return destination_; }
+  /// Bytes accepted so far.
+  std::uint64_t size() const noexcept { return written_ + buffer_.size(); }
+
+  void write(const void* data, std::size_t n) {
+    if (fd_ < 0) throw IoError("gguf: write after commit or failure", EBADF);
+    const auto* p = static_cast<const std::uint8_t*>(data);
+    if (buffer_.size() + n <= buffer_bytes) {  // small pieces (header fields, padding) are batched
+      buffer_.insert(buffer_.end(), p, p + n);
+      return;
+    }
+    flush();
+    if (n >= buffer_bytes) {
+      write_all(p, n);  // large tensors go straight through
+    } else {
+      buffer_.insert(buffer_.end(), p, p + n);
+    }
+  }
+
+  /// Flushes, fsyncs and renames the temporary file onto the destination. Throws IoError (the temporary
+  /// file is then removed).
+  void commit() {
+    flush();
+    if (::fsync(fd_) != 0) fail("fsync");
+    const int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) fail("close");
+    if (::rename(temp_path_.c_str(), destination_.c_str()) != 0) fail("rename");
+    temp_path_.clear();
+  }
+
+  /// Closes and removes the temporary file (no-op after commit).
+  void abandon() noexcept {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    if (!temp_path_.empty()) ::unlink(temp_path_.c_str());
+    temp_path_.clear();
+  }
+
+ private:
+  static constexpr std::size_t buffer_bytes = std::size_t{1} << 20;
+
+  [[noreturn]] void fail(const char* what) {
+    const int e = errno;
+    abandon();
+    throw IoError(std::string("gguf: ") + what + " failed while writing '" + destination_ + "': " + std::strerror(e), e);
+  }
+  void flush() {
+    if (!buffer_.empty()) write_all(buffer_.data(), buffer_.size());
+    buffer_.clear();
+  }
+  void write_all(const std::uint8_t* p, std::size_t n) {
+    while (n > 0) {
+      const ::ssize_t k = ::write(fd_, p, n);
+      if (k < 0) {
+        if (errno == EINTR) continue;
+        fail("write");
+      }
+      if (k == 0) {
+        errno = EIO;
+        fail("write");
+      }
+      p += k;
+      n -= static_cast<std::size_t>(k);
+      written_ += static_cast<std::uint64_t>(k);
+    }
+  }
+
+  std::string destination_;
+  std::string temp_path_;
+  int fd_ = -1;
+  std::uint64_t written_ = 0;
+  std::vector<std::uint8_t> buffer_;
+};
+
+}  // namespace so8t::gguf

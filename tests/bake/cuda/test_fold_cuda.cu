@@ -1,0 +1,112 @@
+// GPU fold vs the CPU path: the same tile math, so the results must be bitwise equal. Skipped without a GPU.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "so8t/fold.hpp"
+#include "so8t/kernels/fold.cuh"
+#include "support/cuda_test.hpp"
+
+namespace {
+
+using so8t::bfloat16_t;
+using so8t::half_t;
+using so8t::RotationOp;
+
+template <class T>
+T from_double(double x) {
+  if constexpr (std::is_same<T, half_t>::value || std::is_same<T, bfloat16_t>::value)
+    return T::from_float(float(x));
+  else
+    return T(x);
+}
+
+/// Not orthogonal: the fold is linear whatever the matrix, and random entries test the arithmetic harder.
+template <class S>
+std::vector<S> random_blocks(std::mt19937_64& rng, std::size_t n) {
+  std::normal_distribution<double> n01;
+  std::vector<S> r(64 * n);
+  for (auto& v : r) v = S(0.35 * n01(rng));
+  return r;
+}
+
+template <class T>
+std::vector<T> random_weights(std::mt19937_64& rng, std::size_t count) {
+  std::normal_distribution<double> n01;
+  std::vector<T> w(count);
+  for (auto& v : w) v = from_double<T>(n01(rng));
+  return w;
+}
+
+template <class T>
+struct DeviceBuffer {
+  T* p = nullptr;
+  std::size_t n = 0;
+  explicit DeviceBuffer(const std::vector<T>& h) : n(h.size()) {
+    SO8T_CUDA_CHECK(cudaMalloc(&p, n * sizeof(T)));
+    SO8T_CUDA_CHECK(cudaMemcpy(p, h.data(), n * sizeof(T), cudaMemcpyHostToDevice));
+  }
+  ~DeviceBuffer() { cudaFree(p); }
+  std::vector<T> get() const {
+    std::vector<T> h(n);
+    SO8T_CUDA_CHECK(cudaMemcpy(h.data(), p, n * sizeof(T), cudaMemcpyDeviceToHost));
+    return h;
+  }
+};
+
+template <class T>
+struct RotationFor {
+  using type = float;
+};
+template <>
+struct RotationFor<double> {
+  using type = double;
+};
+
+template <class T>
+class FoldCuda : public ::testing::Test {};
+using WeightTypes = ::testing::Types<float, double, half_t, bfloat16_t>;
+TYPED_TEST_SUITE(FoldCuda, WeightTypes);
+
+TYPED_TEST(FoldCuda, RightAndLeftFoldEqualCpuBitwise) {
+  SO8T_SKIP_WITHOUT_GPU();
+  using T = TypeParam;
+  using R = typename RotationFor<T>::type;
+  std::mt19937_64 rng(41);
+  const std::size_t rows = 67, D = 96, ld = 101;
+  for (RotationOp op : {RotationOp::as_is, RotationOp::transposed}) {
+    const std::vector<R> rot = random_blocks<R>(rng, D / 8);
+    DeviceBuffer<R> drot(rot);
+    // right fold, in place on a padded matrix
+    std::vector<T> W = random_weights<T>(rng, rows * ld);
+    DeviceBuffer<T> dW(W);
+    so8t::fold_right(so8t::matrix_view(W.data(), rows, D, ld), so8t::block_rotations(rot.data(), D / 8), op);
+    so8t::cuda::fold_right(so8t::matrix_view(dW.p, rows, D, ld), so8t::block_rotations(drot.p, D / 8), op);
+    SO8T_CUDA_CHECK(cudaDeviceSynchronize());
+    const std::vector<T> gW = dW.get();
+    ASSERT_EQ(std::memcmp(gW.data(), W.data(), W.size() * sizeof(T)), 0);
+    // left fold with bias, out of place
+    std::vector<T> L = random_weights<T>(rng, D * rows), bias = random_weights<T>(rng, D);
+    DeviceBuffer<T> dL(L), dB(bias), dOut{std::vector<T>(D * rows)}, dBout{std::vector<T>(D)};
+    so8t::fold_left(so8t::matrix_view(L.data(), D, rows), bias.data(), so8t::block_rotations(rot.data(), D / 8), op);
+    so8t::cuda::fold_left(so8t::matrix_view<const T>(dL.p, D, rows), dB.p, so8t::matrix_view(dOut.p, D, rows), dBout.p,
+                          so8t::block_rotations(drot.p, D / 8), op);
+    SO8T_CUDA_CHECK(cudaDeviceSynchronize());
+    const std::vector<T> gL = dOut.get(), gb = dBout.get();
+    ASSERT_EQ(std::memcmp(gL.data(), L.data(), L.size() * sizeof(T)), 0);
+    ASSERT_EQ(std::memcmp(gb.data(), bias.data(), bias.size() * sizeof(T)), 0);
+  }
+}
+
+TEST(FoldCuda, BadInputThrowsBeforeLaunch) {
+  // Shape checks happen on the host, so they run (and must throw) with or without a GPU.
+  float* none = nullptr;
+  EXPECT_THROW(so8t::cuda::fold_right(so8t::matrix_view(none, 4, 60), so8t::block_rotations(static_cast<const float*>(nullptr), 7)),
+               so8t::InvalidArgument);
+  EXPECT_THROW(so8t::cuda::fold_left(so8t::matrix_view(none, 16, 4), none, so8t::block_rotations(static_cast<const float*>(nullptr), 2)),
+               so8t::InvalidArgument);
+}
+
+}  // namespace

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# CI job for the GGUF reader (issue 4): build the libFuzzer harness with clang (ASan + UBSan) and fuzz it
+# for a bounded time, seeded with the reference files and the handcrafted bad files. Exits non-zero when the
+# fuzzer finds a crash, leak, sanitizer report or timeout. Run from the repository root; no network, no cmake.
+#   FUZZ_SECONDS (default 60)   how long to fuzz
+#   FUZZ_DIR     (default: a new temp dir, removed at exit unless KEEP_FUZZ_DIR=1)
+set -euo pipefail
+
+root=$(pwd)
+[[ -f "$root/include/so8t/gguf/reader.hpp" ]] || { echo "ci.sh: run from the repository root" >&2; exit 2; }
+seconds=${FUZZ_SECONDS:-60}
+cxx=${FUZZ_CXX:-$(command -v clang++-14 || command -v clang++ || true)}
+[[ -n "$cxx" ]] || { echo "ci.sh: clang++ not found" >&2; exit 2; }
+
+if [[ -n "${FUZZ_DIR:-}" ]]; then
+  dir=$FUZZ_DIR
+  mkdir -p "$dir"
+else
+  dir=$(mktemp -d -t so8t-gguf-fuzz.XXXXXX)
+  [[ "${KEEP_FUZZ_DIR:-0}" == 1 ]] || trap 'rm -rf "$dir"' EXIT
+fi
+mkdir -p "$dir/seeds" "$dir/corpus" "$dir/artifacts"
+
+flags=(-std=c++17 -g -I"$root/include" -I"$root/tests/gguf")
+echo "== building seed generator and fuzzer with $cxx"
+"$cxx" "${flags[@]}" -O1 "$root/tests/gguf/make_seeds.cpp" -o "$dir/make_seeds"
+"$dir/make_seeds" "$dir/seeds"
+if compgen -G "$root/../shared/testdata/gguf/*.gguf" >/dev/null; then
+  cp "$root"/../shared/testdata/gguf/*.gguf "$dir/seeds/"
+fi
+"$cxx" "${flags[@]}" -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+  "$root/tests/gguf/fuzz_reader.cpp" -o "$dir/fuzz_reader"
+
+echo "== fuzzing for ${seconds}s"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+set +e
+"$dir/fuzz_reader" -max_total_time="$seconds" -max_len=8192 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  -dict="$root/tests/gguf/gguf.dict" -artifact_prefix="$dir/artifacts/" "$dir/corpus" "$dir/seeds" 2>&1 | tail -n 40
+status=${PIPESTATUS[0]}
+set -e
+if [[ $status -ne 0 ]] || compgen -G "$dir/artifacts/*" >/dev/null; then
+  echo "ci.sh: the GGUF fuzzer failed (status $status); artifacts:" >&2
+  ls -l "$dir/artifacts" >&2 || true
+  for f in "$dir"/artifacts/*; do [[ -f "$f" ]] && { echo "--- $f (base64)"; base64 "$f" | head -c 4000; echo; }; done >&2
+  exit 1
+fi
+echo "== GGUF fuzzing passed"
