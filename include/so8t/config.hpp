@@ -5,13 +5,17 @@
 #pragma once
 
 #if defined(__CUDACC__) || defined(__HIPCC__)
-#  define SO8T_HOST_DEVICE __forceinline__ __host__ __device__
-#  define SO8T_DEVICE __forceinline__ __device__
+#  define SO8T_HOST_DEVICE inline __host__ __device__
+#  define SO8T_DEVICE inline __device__
 #  define SO8T_GLOBAL __global__
+// For the few large routines (8x8 product, LU, Padé): a real call on the device keeps kernels that chain
+// dozens of them (the exp VJP) small enough to compile in seconds instead of minutes; the host inlines.
+#  define SO8T_HOST_DEVICE_CALL __noinline__ __host__ __device__
 #else
 #  define SO8T_HOST_DEVICE inline
 #  define SO8T_DEVICE inline
 #  define SO8T_GLOBAL
+#  define SO8T_HOST_DEVICE_CALL inline
 #endif
 
 // True while compiling device code (the second nvcc pass), false on the host.

@@ -72,7 +72,7 @@ SO8T_HOST_DEVICE Mat8<S> pade_poly_deriv(int m, int first, const Mat8<S>* const*
 
 /// exp(A) and, when kDeriv, L(A, E). A and E are already scaled by 2^-s.
 template <class S, bool kDeriv>
-SO8T_HOST_DEVICE Mat8<S> pade_exp(int m, const Mat8<S>& A, const Mat8<S>& E, Mat8<S>* L) {
+SO8T_HOST_DEVICE_CALL Mat8<S> pade_exp(int m, const Mat8<S>& A, const Mat8<S>& E, Mat8<S>* L) {
   Mat8<S> U, V, dU, dV;
   const Mat8<S> A2 = A * A;
   Mat8<S> dA2;

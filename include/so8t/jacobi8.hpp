@@ -14,7 +14,7 @@ namespace so8t {
 /// A = V diag(w) V^T with w ascending and V orthogonal (eigenvectors in columns). Returns the number of
 /// sweeps used (at most 50; convergence is quadratic, 6 to 10 sweeps are typical).
 template <class S>
-SO8T_HOST_DEVICE int symmetric_eigen(const Mat8<S>& A_in, S w[8], Mat8<S>& V) {
+SO8T_HOST_DEVICE_CALL int symmetric_eigen(const Mat8<S>& A_in, S w[8], Mat8<S>& V) {
   Mat8<S> A = A_in;
   V = Mat8<S>::identity();
   int sweep = 0;

@@ -13,7 +13,7 @@ template <class S>
 class LU8 {
  public:
   /// Factors P m = L U. `singular()` is true when a pivot is exactly zero or not finite.
-  SO8T_HOST_DEVICE explicit LU8(const Mat8<S>& m) : lu_(m), singular_(false) {
+  SO8T_HOST_DEVICE_CALL explicit LU8(const Mat8<S>& m) : lu_(m), singular_(false) {
     for (int k = 0; k < 8; ++k) {
       int p = k;
       S best = abs_value(lu_(k, k));
@@ -68,7 +68,7 @@ class LU8 {
   }
 
   /// X = m^-1 b.
-  SO8T_HOST_DEVICE Mat8<S> solve(const Mat8<S>& b) const {
+  SO8T_HOST_DEVICE_CALL Mat8<S> solve(const Mat8<S>& b) const {
     Mat8<S> x = b;
     for (int k = 0; k < 8; ++k)
       if (piv_[k] != k)
@@ -94,7 +94,7 @@ class LU8 {
   }
 
   /// X = m^-T b (solves m^T X = b with the same factors: U^T L^T P X = b).
-  SO8T_HOST_DEVICE Mat8<S> solve_transpose(const Mat8<S>& b) const {
+  SO8T_HOST_DEVICE_CALL Mat8<S> solve_transpose(const Mat8<S>& b) const {
     Mat8<S> x = b;
     for (int i = 0; i < 8; ++i) {  // U^T y = b, U^T lower
       for (int k = 0; k < i; ++k) {

@@ -127,7 +127,7 @@ SO8T_HOST_DEVICE void add_diagonal(S s, Mat8<S>& y) {
 
 /// x * y, each entry sum_k x(i,k) y(k,j) accumulated for k = 0..7 in order.
 template <class S>
-SO8T_HOST_DEVICE Mat8<S> operator*(const Mat8<S>& x, const Mat8<S>& y) {
+SO8T_HOST_DEVICE_CALL Mat8<S> operator*(const Mat8<S>& x, const Mat8<S>& y) {
   Mat8<S> r{};
   for (int i = 0; i < 8; ++i) {
     S row[8];
@@ -155,7 +155,7 @@ SO8T_HOST_DEVICE Vec8<S> operator*(const Mat8<S>& x, const Vec8<S>& v) {
 
 /// x^T * y without forming x^T.
 template <class S>
-SO8T_HOST_DEVICE Mat8<S> transpose_times(const Mat8<S>& x, const Mat8<S>& y) {
+SO8T_HOST_DEVICE_CALL Mat8<S> transpose_times(const Mat8<S>& x, const Mat8<S>& y) {
   Mat8<S> r{};
   for (int i = 0; i < 8; ++i) {
     S row[8];

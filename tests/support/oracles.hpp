@@ -1,10 +1,10 @@
 // Independent references for the SO(8) tests: Eigen's own matrix exponential in long double (80-bit on
 // x86-64, about 1e-19), Mathias' block-triangular form of the Fréchet derivative, and random inputs with
-// prescribed rotation angles. Nothing here calls so8t's exp, log or LU.
+// prescribed rotation angles. Nothing here calls so8t's exp, log or LU. The heavy Eigen instantiations
+// (MatrixFunctions in long double) live in oracles.cpp, compiled once into so8t_test_support.
 #pragma once
 
 #include <Eigen/Dense>
-#include <unsupported/Eigen/MatrixFunctions>
 #include <array>
 #include <cmath>
 #include <random>
@@ -38,52 +38,20 @@ MatL hat_ld(const so8t::so8<S>& a) {
   return A;
 }
 
-inline MatL exp_ref(const MatL& A) { return A.exp(); }
+/// exp(A) by Eigen's unsupported MatrixExponential in long double.
+MatL exp_ref(const MatL& A);
 
 /// L(A, E) from the top-right block of exp([[A, E], [0, A]]) (Mathias 1996), E normalised first.
-inline MatL frechet_ref(const MatL& A, const MatL& E) {
-  const LD scale = E.norm();
-  if (scale == 0) return MatL::Zero();
-  Mat16L B = Mat16L::Zero();
-  B.topLeftCorner<8, 8>() = A;
-  B.bottomRightCorner<8, 8>() = A;
-  B.topRightCorner<8, 8>() = E / scale;
-  const Mat16L X = B.exp();
-  return scale * X.topRightCorner<8, 8>();
-}
+MatL frechet_ref(const MatL& A, const MatL& E);
 
 /// Max |x - y| over entries.
 inline LD max_abs_diff(const MatL& x, const MatL& y) { return (x - y).cwiseAbs().maxCoeff(); }
 
 /// A random orthogonal 8x8 matrix (QR of a Gaussian matrix, signs fixed so it is Haar-distributed).
-inline MatL random_orthogonal(std::mt19937_64& rng) {
-  std::normal_distribution<double> n01;
-  Eigen::Matrix<double, 8, 8> g;
-  for (int i = 0; i < 8; ++i)
-    for (int j = 0; j < 8; ++j) g(i, j) = n01(rng);
-  Eigen::HouseholderQR<Eigen::Matrix<double, 8, 8>> qr(g);
-  Eigen::Matrix<double, 8, 8> q = qr.householderQ();
-  const Eigen::Matrix<double, 8, 8> r = qr.matrixQR().triangularView<Eigen::Upper>();
-  for (int j = 0; j < 8; ++j)
-    if (r(j, j) < 0) q.col(j) *= -1.0;
-  // Re-orthonormalise in long double so planes are exact to 1e-19.
-  MatL Q = q.cast<LD>();
-  for (int j = 0; j < 8; ++j) {
-    for (int k = 0; k < j; ++k) Q.col(j) -= Q.col(k).dot(Q.col(j)) * Q.col(k);
-    Q.col(j) /= Q.col(j).norm();
-  }
-  return Q;
-}
+MatL random_orthogonal(std::mt19937_64& rng);
 
 /// The skew matrix that turns plane (q_2k, q_2k+1) by theta_k, in long double.
-inline MatL skew_with_angles(const MatL& Q, const std::array<LD, 4>& theta) {
-  MatL D = MatL::Zero();
-  for (int k = 0; k < 4; ++k) {
-    D(2 * k + 1, 2 * k) = theta[k];
-    D(2 * k, 2 * k + 1) = -theta[k];
-  }
-  return Q * D * Q.transpose();
-}
+MatL skew_with_angles(const MatL& Q, const std::array<LD, 4>& theta);
 
 /// so8 coordinates of a long double skew matrix, rounded to S.
 template <class S>
@@ -110,10 +78,7 @@ so8t::so8<S> random_with_max_angle(std::mt19937_64& rng, LD max_angle) {
 }
 
 /// Largest rotation angle of a skew matrix (sqrt of the largest eigenvalue of A^T A), in long double.
-inline LD max_angle_of(const MatL& A) {
-  Eigen::SelfAdjointEigenSolver<MatL> es(A.transpose() * A);
-  return std::sqrt(std::max(LD(0), es.eigenvalues().maxCoeff()));
-}
+LD max_angle_of(const MatL& A);
 
 template <class S>
 so8t::Mat8<S> random_matrix(std::mt19937_64& rng, double scale = 1.0) {

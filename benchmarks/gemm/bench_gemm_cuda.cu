@@ -1,0 +1,197 @@
+// CUDA int8 GEMM benchmark: so8t mma.sync kernel (fused epilogue) and so8t's cuBLASLt int8 backend against
+// cuBLAS fp16 GEMM, plus the Q8_0 / Q4_K GEMV against cuBLAS fp16 at small M, all in the same run.
+// M in {1, 16, 256, 1024, 4096}, (N, K) in {(4096, 4096), (14336, 4096)}. Median of 7 windows timed
+// with CUDA events. Prints a ratio table and writes JSON (argv[1], default bench_gemm_cuda.json).
+// Whole LLM.int8 layer (int8_layer.cuh: quantize X with outlier columns, outlier product, int8 matmul, fused
+// epilogue) with each int8 backend against cuBLAS fp16 GEMM at M in {256, 1024, 4096}, same (N, K); X has
+// 4 outlier columns (|x| = 8 in one row each), as LLM activations typically do.
+// Without a GPU it says so and exits 0.
+// int8_layer.cuh first: it keeps Eigen (pulled in by the host layer headers) in host-only mode.
+#include "so8t/kernels/int8_layer.cuh"
+
+#include <cublasLt.h>
+#include <cublas_v2.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "so8t/kernels/int8_gemm.cuh"
+#include "so8t/kernels/int8_gemm_cublaslt.cuh"
+#include "so8t/kernels/qgemv.cuh"
+#include "so8t/quant/type.hpp"
+
+namespace {
+
+template <class F>
+double median_ms(F&& f) {
+  cudaEvent_t a, b;
+  SO8T_CUDA_CHECK(cudaEventCreate(&a));
+  SO8T_CUDA_CHECK(cudaEventCreate(&b));
+  f();  // warm-up
+  std::vector<double> t;
+  for (int w = 0; w < 7; ++w) {
+    SO8T_CUDA_CHECK(cudaEventRecord(a));
+    for (int r = 0; r < 5; ++r) f();
+    SO8T_CUDA_CHECK(cudaEventRecord(b));
+    SO8T_CUDA_CHECK(cudaEventSynchronize(b));
+    float ms = 0;
+    SO8T_CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
+    t.push_back(ms / 5.0);
+  }
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+void cublas_check(cublasStatus_t s, const char* what) {
+  if (s != CUBLAS_STATUS_SUCCESS) throw so8t::CudaError(static_cast<int>(s), std::string("cuBLAS: ") + what);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (so8t::cuda::device_count() == 0) {
+    std::printf("bench_gemm_cuda: no CUDA device; nothing to measure\n");
+    return 0;
+  }
+  const std::string out = argc > 1 ? argv[1] : "bench_gemm_cuda.json";
+  cudaDeviceProp prop{};
+  SO8T_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+  cublasHandle_t blas;
+  cublas_check(cublasCreate(&blas), "create");
+  so8t::cuda::int8::CublasLtInt8 lt;
+  const int ms_list[] = {1, 16, 256, 1024, 4096};
+  const int nk[][2] = {{4096, 4096}, {14336, 4096}};
+  std::string json = "{\n  \"device\": \"" + std::string(prop.name) + "\",\n  \"runs\": [\n";
+  std::printf("device: %s\n%6s %6s %6s %10s %10s %10s %10s %10s %10s\n", prop.name, "M", "N", "K", "fp16 ms",
+              "lt i8 ms", "mma ms", "mma/lt", "mma/fp16", "q4k/fp16");
+  bool first = true;
+  for (const auto& s : nk) {
+    const int n = s[0], k = s[1], mmax = 4096;
+    std::int8_t *x8, *w8;
+    std::int32_t* c32;
+    float *y, *rs, *cs;
+    __half *xh, *wh, *yh;
+    void* q4;
+    const std::size_t q4_bytes = so8t::quant::row_bytes(so8t::quant::Type::q4_k, k) * n;
+    SO8T_CUDA_CHECK(cudaMalloc(&x8, std::size_t(mmax) * k));
+    SO8T_CUDA_CHECK(cudaMalloc(&w8, std::size_t(n) * k));
+    SO8T_CUDA_CHECK(cudaMalloc(&c32, std::size_t(mmax) * n * 4));
+    SO8T_CUDA_CHECK(cudaMalloc(&y, std::size_t(mmax) * n * 4));
+    SO8T_CUDA_CHECK(cudaMalloc(&rs, std::size_t(mmax) * 4));
+    SO8T_CUDA_CHECK(cudaMalloc(&cs, std::size_t(n) * 4));
+    SO8T_CUDA_CHECK(cudaMalloc(&xh, std::size_t(mmax) * k * 2));
+    SO8T_CUDA_CHECK(cudaMalloc(&wh, std::size_t(n) * k * 2));
+    SO8T_CUDA_CHECK(cudaMalloc(&yh, std::size_t(mmax) * n * 2));
+    SO8T_CUDA_CHECK(cudaMalloc(&q4, q4_bytes));
+    SO8T_CUDA_CHECK(cudaMemset(x8, 1, std::size_t(mmax) * k));
+    SO8T_CUDA_CHECK(cudaMemset(w8, 1, std::size_t(n) * k));
+    SO8T_CUDA_CHECK(cudaMemset(rs, 0, std::size_t(mmax) * 4));
+    SO8T_CUDA_CHECK(cudaMemset(cs, 0, std::size_t(n) * 4));
+    SO8T_CUDA_CHECK(cudaMemset(xh, 0, std::size_t(mmax) * k * 2));
+    SO8T_CUDA_CHECK(cudaMemset(wh, 0, std::size_t(n) * k * 2));
+    SO8T_CUDA_CHECK(cudaMemset(q4, 0, q4_bytes));
+    for (int m : ms_list) {
+      const float one = 1.0f, zero = 0.0f;
+      const double t16 = median_ms([&] {
+        cublas_check(cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, &one, wh, CUDA_R_16F, k, xh, CUDA_R_16F, k,
+                                  &zero, yh, CUDA_R_16F, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+                     "gemmEx fp16");
+      });
+      so8t::cuda::int8::Epilogue ep;
+      ep.y = y;
+      ep.row_scale = rs;
+      ep.col_scale = cs;
+      const double tmma = median_ms([&] { so8t::cuda::int8::gemm_s8_mma(x8, w8, m, n, k, ep); });
+      double tlt = 0;
+      try {
+        tlt = median_ms([&] { lt.gemm(x8, w8, m, n, k, c32, ep); });
+      } catch (const so8t::CudaError& e) {
+        std::printf("cuBLASLt int8 failed at M=%d: %s\n", m, e.what());
+      }
+      double tq4 = 0;
+      if (m <= 16) tq4 = median_ms([&] { so8t::cuda::qgemv::qgemv(so8t::quant::Type::q4_k, q4, n, k, reinterpret_cast<const float*>(yh), m, y); });
+      std::printf("%6d %6d %6d %10.4f %10.4f %10.4f %10.2f %10.2f %10.2f\n", m, n, k, t16, tlt, tmma,
+                  tlt > 0 ? tlt / tmma : 0.0, t16 / tmma, tq4 > 0 ? t16 / tq4 : 0.0);
+      char buf[400];
+      std::snprintf(buf, sizeof buf,
+                    "%s    {\"M\": %d, \"N\": %d, \"K\": %d, \"cublas_fp16_ms\": %.5f, \"cublaslt_int8_ms\": %.5f, "
+                    "\"so8t_mma_int8_ms\": %.5f, \"q4k_gemv_ms\": %.5f}",
+                    first ? "" : ",\n", m, n, k, t16, tlt, tmma, tq4);
+      json += buf;
+      first = false;
+    }
+    for (void* p : {static_cast<void*>(x8), static_cast<void*>(w8), static_cast<void*>(c32), static_cast<void*>(y),
+                    static_cast<void*>(rs), static_cast<void*>(cs), static_cast<void*>(xh), static_cast<void*>(wh),
+                    static_cast<void*>(yh), q4})
+      cudaFree(p);
+  }
+  json += "\n  ],\n  \"layer_runs\": [\n";
+
+  // ---- whole LLM.int8 layer vs cuBLAS fp16 GEMM
+  std::printf("\nwhole LLM.int8 layer (quantize X + outliers + int8 matmul + epilogue) vs cuBLAS fp16 GEMM\n");
+  std::printf("%6s %6s %6s %10s %12s %12s %12s %12s\n", "M", "N", "K", "fp16 ms", "layer mma", "layer lt",
+              "fp16/mma", "fp16/lt");
+  first = true;
+  for (const auto& s : nk) {
+    const int n = s[0], k = s[1], mmax = 4096;
+    std::mt19937 rng(1);
+    std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+    std::vector<float> hw(static_cast<std::size_t>(n) * k), hx(static_cast<std::size_t>(mmax) * k);
+    for (auto& v : hw) v = 0.05f * d(rng);
+    for (auto& v : hx) v = 2.0f * d(rng);
+    for (int c = 0; c < 4; ++c) hx[static_cast<std::size_t>(37 * c) * k + 101 + 997 * c] = 8.0f;
+    const auto layer = so8t::cuda::Int8LinearCuda::from_float(hw.data(), n, k, nullptr, "bench");
+    hw.clear();
+    hw.shrink_to_fit();
+    so8t::cuda::DeviceMem dx(4 * hx.size(), "bench X"), dy(4 * std::size_t(mmax) * n, "bench Y");
+    SO8T_CUDA_CHECK(cudaMemcpy(dx.as<void>(), hx.data(), 4 * hx.size(), cudaMemcpyHostToDevice));
+    __half *xh, *wh, *yh;
+    SO8T_CUDA_CHECK(cudaMalloc(&xh, std::size_t(mmax) * k * 2));
+    SO8T_CUDA_CHECK(cudaMalloc(&wh, std::size_t(n) * k * 2));
+    SO8T_CUDA_CHECK(cudaMalloc(&yh, std::size_t(mmax) * n * 2));
+    SO8T_CUDA_CHECK(cudaMemset(xh, 0, std::size_t(mmax) * k * 2));
+    SO8T_CUDA_CHECK(cudaMemset(wh, 0, std::size_t(n) * k * 2));
+    so8t::cuda::Int8Workspace ws;
+    for (int m : {256, 1024, 4096}) {
+      const float one = 1.0f, zero = 0.0f;
+      const double t16 = median_ms([&] {
+        cublas_check(cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, &one, wh, CUDA_R_16F, k, xh, CUDA_R_16F, k,
+                                  &zero, yh, CUDA_R_16F, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+                     "gemmEx fp16");
+      });
+      so8t::cuda::Int8CudaOptions o;
+      o.backend = so8t::cuda::int8::Backend::mma;
+      const double tmma = median_ms([&] { layer.forward(dx.as<float>(), m, dy.as<float>(), ws, o); });
+      double tlt = 0;
+      o.backend = so8t::cuda::int8::Backend::cublaslt;
+      try {
+        tlt = median_ms([&] { layer.forward(dx.as<float>(), m, dy.as<float>(), ws, o); });
+      } catch (const so8t::CudaError& e) {
+        std::printf("cuBLASLt int8 layer failed at M=%d: %s\n", m, e.what());
+      }
+      std::printf("%6d %6d %6d %10.4f %12.4f %12.4f %12.2f %12.2f\n", m, n, k, t16, tmma, tlt, t16 / tmma,
+                  tlt > 0 ? t16 / tlt : 0.0);
+      char buf[300];
+      std::snprintf(buf, sizeof buf,
+                    "%s    {\"M\": %d, \"N\": %d, \"K\": %d, \"cublas_fp16_ms\": %.5f, \"layer_mma_ms\": %.5f, "
+                    "\"layer_cublaslt_ms\": %.5f}",
+                    first ? "" : ",\n", m, n, k, t16, tmma, tlt);
+      json += buf;
+      first = false;
+    }
+    for (void* p : {static_cast<void*>(xh), static_cast<void*>(wh), static_cast<void*>(yh)}) cudaFree(p);
+  }
+  json += "\n  ]\n}\n";
+  std::ofstream(out) << json;
+  cublasDestroy(blas);
+  std::printf("written %s\n", out.c_str());
+  return 0;
+}

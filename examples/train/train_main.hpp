@@ -1,0 +1,198 @@
+// train_main.hpp: the option parsing and the training loop of so8t_train (CPU, so8t_train.cpp) and
+// so8t_train_cuda (so8t_train_cuda.cu), shared so that both binaries behave the same. The loop is a template
+// over the trainer: so8t::model::Trainer (CPU) or CudaTrainer (so8t_train_cuda.cu), which offer step(),
+// train_step(), evaluate(), save(), resume() and param_count(trainer).
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include "so8t/model/trainer.hpp"
+
+namespace so8t_train {
+
+using namespace so8t::model;
+
+struct Args {
+  std::string config = "tiny", data = "kjv", docs = "line", out = "so8t_tiny.gguf", resume, log = "so8t_train.jsonl";
+  TrainOptions opt;
+  int gates = 1, kv_heads = 0;
+  std::size_t eval_every = 200, eval_windows = 256;
+  // so8t_train_cuda only
+  std::string device;             ///< "", "cuda" or "cpu"
+  bool bench = false;             ///< --bench: timed steps on random tokens, no data, no checkpoint
+  std::size_t bench_steps = 50;
+  bool tf32 = false;
+  double peak_tflops = 0.0;       ///< 0: the default for the math mode
+};
+
+inline void usage(bool cuda) {
+  std::fprintf(stderr,
+               "usage: %s [options]\n"
+               "  --config NAME      tiny (default), small, micro\n"
+               "  --data SRC         kjv (default: bible-kjv package via `bible`) or a text file\n"
+               "  --docs MODE        document split for PET masking: line (default), blank, none\n"
+               "  --steps N          optimizer steps (default 1000)\n"
+               "  --batch B          sequences per step (default 16)\n"
+               "  --lr X             peak learning rate (default 2e-3); --min-lr X (default lr/10)\n"
+               "  --warmup N         warm-up steps (default 100)\n"
+               "  --clip X           gradient-norm clip (default 1.0)\n"
+               "  --weight-decay X   AdamW weight decay (default 0.1)\n"
+               "  --gates N          0, 1 (R_safe, default) or 2 (R_cmd after R_safe)\n"
+               "  --kv-heads N       grouped-query attention (default: n_heads)\n"
+               "  --no-pet           lambda = 0 (plain cross-entropy)\n"
+               "  --lambda A,B,C     PET weights of the explore/transition/stabilize phases (default 0.01,0.05,0.1)\n"
+               "  --seed N           (default 1337)\n"
+               "  --eval-every N     validation every N steps (default 200); --eval-windows N (default 256)\n"
+               "  --out FILE         checkpoint (default so8t_tiny.gguf), written at every eval and at the end\n"
+               "  --resume FILE      continue from a checkpoint\n"
+               "  --log FILE         JSON-lines log (default so8t_train.jsonl)\n",
+               cuda ? "so8t_train_cuda" : "so8t_train");
+  if (cuda)
+    std::fprintf(stderr,
+                 "  --device D         cuda (default when a GPU is present) or cpu\n"
+                 "  --bench            time --bench-steps N (default 50) steps on random tokens; prints tokens/s\n"
+                 "                     and model FLOPs utilisation (no data, no checkpoint)\n"
+                 "  --tf32             allow TF32 tensor cores in the cuBLAS products (default: FP32)\n"
+                 "  --peak-tflops X    peak for the MFU figure (default 67 FP32, 495 TF32: H100 SXM dense)\n");
+}
+
+/// Parses argv into a; returns -1 to go on, otherwise the exit code.
+inline int parse_args(int argc, char** argv, Args& a, bool cuda) {
+  const char* prog = cuda ? "so8t_train_cuda" : "so8t_train";
+  bool min_lr_set = false;
+  TrainOptions& opt = a.opt;
+  for (int i = 1; i < argc; ++i) {
+    const std::string s = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) { std::fprintf(stderr, "%s: %s needs a value\n", prog, s.c_str()); std::exit(2); }
+      return argv[++i];
+    };
+    if (s == "--config") a.config = next();
+    else if (s == "--data") a.data = next();
+    else if (s == "--docs") a.docs = next();
+    else if (s == "--steps") opt.steps = std::stoul(next());
+    else if (s == "--batch") opt.batch = std::stoi(next());
+    else if (s == "--lr") opt.lr = std::stod(next());
+    else if (s == "--min-lr") { opt.min_lr = std::stod(next()); min_lr_set = true; }
+    else if (s == "--warmup") opt.warmup = std::stoul(next());
+    else if (s == "--clip") opt.clip = std::stod(next());
+    else if (s == "--weight-decay") opt.adamw.weight_decay = std::stod(next());
+    else if (s == "--gates") a.gates = std::stoi(next());
+    else if (s == "--kv-heads") a.kv_heads = std::stoi(next());
+    else if (s == "--no-pet") opt.pet = false;
+    else if (s == "--lambda") {
+      const std::string v = next();
+      if (std::sscanf(v.c_str(), "%lf,%lf,%lf", &opt.pet_schedule.lambda_explore, &opt.pet_schedule.lambda_transition,
+                      &opt.pet_schedule.lambda_stabilize) != 3) { usage(cuda); return 2; }
+    }
+    else if (s == "--seed") opt.seed = std::stoull(next());
+    else if (s == "--eval-every") a.eval_every = std::stoul(next());
+    else if (s == "--eval-windows") a.eval_windows = std::stoul(next());
+    else if (s == "--out") a.out = next();
+    else if (s == "--resume") a.resume = next();
+    else if (s == "--log") a.log = next();
+    else if (cuda && s == "--device") a.device = next();
+    else if (cuda && s == "--bench") a.bench = true;
+    else if (cuda && s == "--bench-steps") a.bench_steps = std::stoul(next());
+    else if (cuda && s == "--tf32") a.tf32 = true;
+    else if (cuda && s == "--peak-tflops") a.peak_tflops = std::stod(next());
+    else if (s == "-h" || s == "--help") { usage(cuda); return 0; }
+    else { std::fprintf(stderr, "%s: unknown option %s\n", prog, s.c_str()); usage(cuda); return 2; }
+  }
+  if (!min_lr_set) opt.min_lr = opt.lr / 10;
+  return -1;
+}
+
+inline LlamaConfig make_config(const Args& a) {
+  LlamaConfig cfg = llama_preset(a.config);
+  cfg.gate_stack = a.gates;
+  if (a.kv_heads > 0) cfg.n_kv_heads = a.kv_heads;
+  cfg.validate();
+  return cfg;
+}
+
+inline std::string fmt_time(double s) {
+  char b[32];
+  const int t = int(s + 0.5);
+  std::snprintf(b, sizeof b, "%d:%02d", t / 60, t % 60);
+  return b;
+}
+
+inline std::size_t param_count(Trainer& tr) { return tr.model().params.size(); }
+
+/// Loads the data and runs the training loop (progress bar, JSON log, evaluations, checkpoints).
+template <class Tr>
+int run_training(Tr& tr, const Args& a, const LlamaConfig& cfg, const SplitCorpus& split, const char* prog) {
+  const TrainOptions& opt = a.opt;
+  std::size_t nparams = param_count(tr);
+  if (!a.resume.empty()) {
+    tr.resume(a.resume);
+    std::fprintf(stderr, "%s: resumed from %s at step %zu\n", prog, a.resume.c_str(), tr.step());
+  }
+  std::fprintf(stderr, "%s: config %s (d %d, layers %d, heads %d/%d, ffn %d, ctx %d, gates %d), %zu params, "
+               "%zu steps x %d x %d tokens\n", prog, a.config.c_str(), cfg.dim, cfg.n_layers, cfg.n_heads,
+               cfg.n_kv_heads, cfg.ffn, cfg.ctx, cfg.gate_stack, nparams, opt.steps, opt.batch, cfg.ctx);
+  std::ofstream jl(a.log, a.resume.empty() ? std::ios::trunc : std::ios::app);
+  jl << "{\"event\":\"start\",\"config\":\"" << a.config << "\",\"params\":" << nparams << ",\"step\":" << tr.step()
+     << ",\"train_bytes\":" << split.train.size() << ",\"val_bytes\":" << split.val.size()
+     << ",\"run\":" << opt.json() << "}\n";
+
+  const double tokens_per_step = double(opt.batch) * cfg.ctx;
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::size_t first = tr.step();
+  double ema = -1.0, last_val = -1.0;
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  auto do_eval = [&](std::size_t step) {
+    const auto te = std::chrono::steady_clock::now();
+    last_val = tr.evaluate(split.val, a.eval_windows);
+    const double es = std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();
+    std::fprintf(stderr, "\nstep %zu: val loss %.4f nats/byte (%.2f bits/byte), eval %.1f s, elapsed %s\n", step,
+                 last_val, last_val / std::log(2.0), es, fmt_time(elapsed()).c_str());
+    jl << "{\"event\":\"eval\",\"step\":" << step << ",\"val_loss\":" << last_val << ",\"elapsed_s\":" << elapsed()
+       << "}\n" << std::flush;
+    tr.save(a.out);
+  };
+  if (tr.step() == 0) do_eval(0);
+  while (tr.step() < opt.steps) {
+    const StepReport r = tr.train_step(split.train);
+    ema = ema < 0 ? r.loss.ce : 0.95 * ema + 0.05 * r.loss.ce;
+    const double el = elapsed();
+    const double done = double(r.step - first);
+    const double tps = done * tokens_per_step / std::max(el, 1e-9);
+    const double eta = el / done * double(opt.steps - r.step);
+    const int width = 30, filled = int(width * double(r.step) / double(opt.steps));
+    std::fprintf(stderr, "\r[%s%s] %zu/%zu loss %.4f (ce %.4f pet %.3f x %.3f) %.0f tok/s ETA %s   ",
+                 std::string(std::size_t(filled), '#').c_str(), std::string(std::size_t(width - filled), '.').c_str(),
+                 r.step, opt.steps, ema, r.loss.ce, r.loss.pet, r.loss.lambda, tps, fmt_time(eta).c_str());
+    jl << "{\"event\":\"step\",\"step\":" << r.step << ",\"loss\":" << r.loss.loss << ",\"ce\":" << r.loss.ce
+       << ",\"pet\":" << r.loss.pet << ",\"lambda\":" << r.loss.lambda << ",\"lr\":" << r.lr
+       << ",\"grad_norm\":" << r.grad_norm << ",\"tok_per_s\":" << tps << ",\"elapsed_s\":" << el << "}\n";
+    if (a.eval_every > 0 && r.step % a.eval_every == 0 && r.step < opt.steps) do_eval(r.step);
+  }
+  do_eval(tr.step());
+  const double el = elapsed();
+  std::printf("final: step %zu, val loss %.4f nats/byte, %.1f s, %.0f tokens/s, checkpoint %s\n", tr.step(), last_val,
+              el, double(tr.step() - first) * tokens_per_step / std::max(el, 1e-9), a.out.c_str());
+  jl << "{\"event\":\"end\",\"step\":" << tr.step() << ",\"val_loss\":" << last_val << ",\"elapsed_s\":" << el << "}\n";
+  return 0;
+}
+
+inline SplitCorpus load_split(const Args& a, const char* prog) {
+  const auto t_load = std::chrono::steady_clock::now();
+  const std::string text = load_text(a.data);
+  SplitCorpus split = split_train_val(text, parse_doc_split(a.docs));
+  std::fprintf(stderr, "%s: %s: %zu bytes -> train %zu bytes (%zu docs), val %zu bytes (%zu docs), %.1f s\n", prog,
+               a.data.c_str(), text.size(), split.train.size(), split.train.documents, split.val.size(),
+               split.val.documents,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count());
+  return split;
+}
+
+}  // namespace so8t_train

@@ -1,0 +1,148 @@
+// CUDA int8 GEMM (mma.sync and cuBLASLt) and Q8_0/Q4_K GEMV against the CPU references. Skips without a GPU.
+#define SO8T_QUANT_NO_SIMD 1
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "so8t/gemm/int8_kernels.hpp"
+#include "so8t/kernels/int8_gemm.cuh"
+#include "so8t/kernels/int8_gemm_cublaslt.cuh"
+#include "so8t/kernels/qgemv.cuh"
+#include "so8t/quant/quantize.hpp"
+#include "support/cuda_test.hpp"
+
+namespace {
+
+template <class T>
+struct Dev {
+  T* p = nullptr;
+  explicit Dev(const std::vector<T>& h) {
+    SO8T_CUDA_CHECK(cudaMalloc(&p, h.size() * sizeof(T) + 16));
+    SO8T_CUDA_CHECK(cudaMemcpy(p, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice));
+  }
+  explicit Dev(std::size_t n) { SO8T_CUDA_CHECK(cudaMalloc(&p, n * sizeof(T) + 16)); }
+  ~Dev() { cudaFree(p); }
+  Dev(const Dev&) = delete;
+  Dev& operator=(const Dev&) = delete;
+  std::vector<T> get(std::size_t n) const {
+    std::vector<T> h(n);
+    SO8T_CUDA_CHECK(cudaMemcpy(h.data(), p, n * sizeof(T), cudaMemcpyDeviceToHost));
+    return h;
+  }
+};
+
+std::vector<std::int8_t> codes(std::size_t n, std::mt19937& rng, int pattern) {
+  std::uniform_int_distribution<int> d(-127, 127);
+  std::vector<std::int8_t> v(n);
+  for (std::size_t i = 0; i < n; ++i)
+    v[i] = static_cast<std::int8_t>(pattern == 0 ? d(rng) : pattern == 1 ? 127 : ((i % 3) ? -127 : 127));
+  return v;
+}
+
+TEST(Int8GemmCuda, MmaInt32EqualsCpuReference) {
+  SO8T_SKIP_WITHOUT_GPU();
+  std::mt19937 rng(1);
+  const int shapes[][3] = {{1, 8, 32}, {7, 33, 45}, {64, 64, 64}, {65, 130, 100}, {128, 96, 4096}, {3, 200, 1}};
+  for (int pattern = 0; pattern < 3; ++pattern)
+    for (const auto& s : shapes) {
+      const int m = s[0], n = s[1], k = s[2];
+      const auto a = codes(std::size_t(m) * k, rng, pattern), b = codes(std::size_t(n) * k, rng, pattern);
+      std::vector<std::int32_t> ref(std::size_t(m) * n);
+      so8t::gemm::gemm_s8s8_s32_ref(a.data(), k, b.data(), k, m, n, k, ref.data(), n);
+      Dev<std::int8_t> da(a), db(b);
+      Dev<std::int32_t> dc(ref.size());
+      so8t::cuda::int8::Epilogue ep;
+      ep.c = dc.p;
+      so8t::cuda::int8::gemm_s8_mma(da.p, db.p, m, n, k, ep);
+      SO8T_CUDA_CHECK(cudaDeviceSynchronize());
+      EXPECT_EQ(dc.get(ref.size()), ref) << "m " << m << " n " << n << " k " << k << " pattern " << pattern;
+      if (so8t::cuda::int8::CublasLtInt8::supports(m, n, k)) {
+        so8t::cuda::int8::CublasLtInt8 lt;
+        Dev<std::int32_t> dc2(ref.size());
+        lt.gemm_s32(da.p, db.p, m, n, k, dc2.p);
+        SO8T_CUDA_CHECK(cudaDeviceSynchronize());
+        EXPECT_EQ(dc2.get(ref.size()), ref) << "cublasLt m " << m << " n " << n << " k " << k;
+      }
+    }
+}
+
+TEST(Int8GemmCuda, QuantizeAndFusedEpilogueMatchCpuDefinition) {
+  SO8T_SKIP_WITHOUT_GPU();
+  const int m = 5, n = 24, k = 64;
+  std::mt19937 rng(2);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> x(std::size_t(m) * k);
+  for (auto& v : x) v = nd(rng);
+  x[3] = 9.0f;  // outlier column 3
+  for (int j = 0; j < k; ++j) x[std::size_t(2) * k + j] = 0.0f;  // all-zero row
+  Dev<float> dx(x);
+  Dev<std::int8_t> dq(std::size_t(m) * k);
+  Dev<float> drs(m);
+  Dev<int> dflags(k);
+  so8t::cuda::int8::quantize_activations(dx.p, m, k, 6.0f, dflags.p, dq.p, drs.p);
+  const auto q = dq.get(std::size_t(m) * k);
+  const auto rs = drs.get(m);
+  const auto flags = dflags.get(k);
+  EXPECT_EQ(flags[3], 1);
+  for (int i = 0; i < m; ++i) {
+    EXPECT_EQ(q[std::size_t(i) * k + 3], 0);
+    if (i == 2) EXPECT_EQ(rs[2], 0.0f);
+  }
+  const auto w = codes(std::size_t(n) * k, rng, 0);
+  std::vector<float> cs(n, 0.01f), bias(n, 0.5f);
+  std::vector<std::int32_t> acc(std::size_t(m) * n);
+  so8t::gemm::gemm_s8s8_s32_ref(q.data(), k, w.data(), k, m, n, k, acc.data(), n);
+  Dev<std::int8_t> dw(w);
+  Dev<float> dcs(cs), db(bias), dy(acc.size());
+  so8t::cuda::int8::Epilogue ep;
+  ep.y = dy.p;
+  ep.row_scale = drs.p;
+  ep.col_scale = dcs.p;
+  ep.bias = db.p;
+  so8t::cuda::int8::gemm_s8_mma(dq.p, dw.p, m, n, k, ep);
+  const auto y = dy.get(acc.size());
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j) {
+      const float want = so8t::fp::add(so8t::fp::mul(float(acc[std::size_t(i) * n + j]) * rs[i], cs[j]), bias[j]);
+      EXPECT_EQ(y[std::size_t(i) * n + j], want) << i << "," << j;
+    }
+}
+
+TEST(QgemvCuda, MatchesDequantizedDouble) {
+  SO8T_SKIP_WITHOUT_GPU();
+  std::mt19937 rng(3);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  const int n = 37, k = 512;
+  for (auto t : {so8t::quant::Type::q8_0, so8t::quant::Type::q4_k}) {
+    std::vector<float> w(std::size_t(n) * k);
+    for (auto& v : w) v = nd(rng);
+    std::vector<unsigned char> qw(so8t::quant::row_bytes(t, k) * n);
+    so8t::quant::quantize(t, w.data(), qw.data(), n, k);
+    std::vector<float> wd(w.size());
+    so8t::quant::dequantize(t, qw.data(), wd.data(), n, k);
+    Dev<unsigned char> dw(qw);
+    for (int m : {1, 3, 16}) {
+      std::vector<float> x(std::size_t(m) * k);
+      for (auto& v : x) v = nd(rng);
+      Dev<float> dx(x), dy(std::size_t(m) * n);
+      so8t::cuda::qgemv::qgemv(t, dw.p, n, k, dx.p, m, dy.p);
+      const auto y = dy.get(std::size_t(m) * n);
+      for (int i = 0; i < m; ++i)
+        for (int j = 0; j < n; ++j) {
+          double r = 0, mag = 0;
+          for (int u = 0; u < k; ++u) {
+            const double p = double(x[std::size_t(i) * k + u]) * wd[std::size_t(j) * k + u];
+            r += p;
+            mag += std::fabs(p);
+          }
+          EXPECT_NEAR(y[std::size_t(i) * n + j], r, 1e-5 * mag + 1e-6) << so8t::quant::type_name(t) << " m " << m;
+        }
+    }
+  }
+}
+
+}  // namespace
