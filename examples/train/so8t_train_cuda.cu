@@ -141,7 +141,7 @@ int run_bench(const Args& a, const LlamaConfig& cfg) {
   std::printf("bench: %s, config %s (d %d, layers %d, heads %d/%d, ffn %d, ctx %d, gates %d), %zu params, batch %d,"
               " %s\n", prop.name, a.config.c_str(), cfg.dim, cfg.n_layers, cfg.n_heads, cfg.n_kv_heads, cfg.ffn,
               cfg.ctx, cfg.gate_stack, m.num_params(), B, a.tf32 ? "TF32" : "FP32");
-  std::printf("bench: %zu steps in %.3f s: %.1f ms/step, %.0f tokens/s, %.2f GFLOP/token-step model, "
+  std::printf("bench: %zu steps in %.3f s: %.1f ms/step, %.0f tokens/s, %.2f model GFLOP/token, "
               "%.1f TFLOP/s, MFU %.2f%% of %.0f TFLOP/s\n", steps, s, 1e3 * s / double(steps), tps,
               flops_per_token * 1e-9, tps * flops_per_token * 1e-12, 100.0 * tps * flops_per_token / peak,
               peak * 1e-12);

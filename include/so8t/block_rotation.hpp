@@ -18,7 +18,13 @@
 #include "so8t/drift.hpp"
 #include "so8t/errors.hpp"
 #include "so8t/exp_vjp.hpp"
+#include "so8t/lanes.hpp"
 #include "so8t/so8_group.hpp"
+
+#if SO8T_HAS_LANES
+#  include <algorithm>
+#  include <vector>
+#endif
 
 namespace so8t {
 
@@ -59,28 +65,108 @@ inline void check_blocks(const void* a, const void* b, std::size_t n, const char
   if (n > 0 && (a == nullptr || b == nullptr))
     throw InvalidArgument(std::string("so8t::") + fn + ": null pointer for " + std::to_string(n) + " blocks");
 }
+
+#if SO8T_HAS_LANES
+/// For column j of hat(c), the coordinates of rows 0..7 except j, in row order.
+struct ColumnCoords {
+  int k[8][7];
+  constexpr ColumnCoords() : k{} {
+    for (int j = 0; j < 8; ++j)
+      for (int i = 0, t = 0; i < 8; ++i)
+        if (i != j) k[j][t++] = i < j ? so8_index(i, j) : so8_index(j, i);
+  }
+};
+
+/// ||hat(c)||_1 straight from the 28 coordinates, adding |c| down each column in norm1(hat(c))'s order (its
+/// diagonal +0 terms change nothing), so the plan is exactly the scalar path's plan.
+template <class S>
+S norm1_of_coords(const S* c) {
+  static constexpr ColumnCoords cols{};
+  S best = S(0);
+  for (int j = 0; j < 8; ++j) {
+    S col = S(0);
+    for (int t = 0; t < 7; ++t) {
+      const S v = c[cols.k[j][t]];
+      col = fp::add(col, v < S(0) ? -v : v);
+    }
+    best = col > best ? col : best;
+  }
+  return best;
+}
+
+/// Runs fn(plan, ids, count) over the blocks in SIMD-width groups that share an exp plan (Padé degree and
+/// squarings), so each lane pack follows one instruction stream and every block gets the operations, hence
+/// the bits, of the scalar path. Blocks are bucketed by plan (a handful of distinct plans), order kept.
+template <class S, class F>
+void for_each_lane_group(const S* params, std::size_t n, F fn) {
+  constexpr int W = Lanes<S>::kWidth;
+  std::vector<std::pair<std::uint64_t, std::vector<std::size_t>>> buckets;
+  for (std::size_t b = 0; b < n; ++b) {
+    const ExpPlan plan = exp_plan(norm1_of_coords(params + 28 * b));
+    const std::uint64_t key = (std::uint64_t(plan.degree) << 32) | std::uint64_t(plan.squarings);
+    auto it = std::find_if(buckets.begin(), buckets.end(), [key](const auto& x) { return x.first == key; });
+    if (it == buckets.end()) {
+      buckets.emplace_back(key, std::vector<std::size_t>{});
+      it = buckets.end() - 1;
+    }
+    it->second.push_back(b);
+  }
+  for (const auto& [key, ids] : buckets)
+    for (std::size_t start = 0; start < ids.size(); start += W) {
+      const int count = int(std::min<std::size_t>(W, ids.size() - start));
+      fn(ExpPlan{int(key >> 32), int(key & 0xFFFFFFFFu)}, ids.data() + start, count);
+    }
+}
+#endif
+
+template <class S>
+void check_finite_params(const S* params, std::size_t n, const char* fn) {
+  for (std::size_t b = 0; b < n; ++b)
+    for (int k = 0; k < 28; ++k)
+      if (!smath::is_finite(params[28 * b + k]))
+        throw InvalidArgument(std::string("so8t::") + fn + ": block " + std::to_string(b) + " coefficient " +
+                              std::to_string(k) + " is " + std::to_string(double(params[28 * b + k])));
+}
 }  // namespace detail
 
-/// rotations[n, 8, 8] = exp(hat(params[n, 28])). Throws InvalidArgument on a non-finite parameter,
-/// naming the block and coordinate (nothing is written past the blocks before it).
+/// rotations[n, 8, 8] = exp(hat(params[n, 28])). Throws InvalidArgument on a non-finite parameter, naming
+/// the block and coordinate (checked before anything is written). On the host the blocks run in SIMD lane
+/// packs (so8t/lanes.hpp) with exactly the bits of block_exp_one, the per-block reference.
 template <class S>
 void block_exp(const S* params, std::size_t n, S* rotations) {
   detail::check_blocks(params, rotations, n, "block_exp");
-  for (std::size_t b = 0; b < n; ++b) {
-    for (int k = 0; k < 28; ++k)
-      if (!smath::is_finite(params[28 * b + k]))
-        throw InvalidArgument("so8t::block_exp: block " + std::to_string(b) + " coefficient " +
-                              std::to_string(k) + " is " + std::to_string(double(params[28 * b + k])));
-    block_exp_one(params + 28 * b, rotations + 64 * b);
-  }
+  detail::check_finite_params(params, n, "block_exp");
+#if SO8T_HAS_LANES
+  detail::for_each_lane_group(params, n, [&](ExpPlan plan, const std::size_t* ids, int count) {
+    const Mat8<Lanes<S>> A = gather_hat(params, ids, count, false);
+    const Mat8<Lanes<S>> R = detail::expm_with_plan<Lanes<S>, false>(plan, A, A, nullptr);
+    scatter_lanes(R.a, 64, ids, count, rotations, 64);
+  });
+#else
+  for (std::size_t b = 0; b < n; ++b) block_exp_one(params + 28 * b, rotations + 64 * b);
+#endif
 }
 
-/// grads[n, 28] from dL_dR[n, 8, 8] at rotations exp(hat(params)).
+/// grads[n, 28] from dL_dR[n, 8, 8] at rotations exp(hat(params)); lane packs on the host, bit-identical
+/// to block_exp_vjp_one.
 template <class S>
 void block_exp_vjp(const S* params, const S* dL_dR, std::size_t n, S* grads) {
   detail::check_blocks(params, grads, n, "block_exp_vjp");
   detail::check_blocks(dL_dR, grads, n, "block_exp_vjp");
+  detail::check_finite_params(params, n, "block_exp_vjp");
+#if SO8T_HAS_LANES
+  detail::for_each_lane_group(params, n, [&](ExpPlan plan, const std::size_t* ids, int count) {
+    const Mat8<Lanes<S>> minusA = gather_hat(params, ids, count, true);  // L(-A, G), as exp_vjp
+    const Mat8<Lanes<S>> G = gather_mat(dL_dR, ids, count);
+    Mat8<Lanes<S>> Abar;
+    (void)detail::expm_with_plan<Lanes<S>, true>(plan, minusA, G, &Abar);
+    Lanes<S> g[28];
+    for (int k = 0; k < 28; ++k) g[k] = fp::sub(Abar(so8_row(k), so8_col(k)), Abar(so8_col(k), so8_row(k)));
+    scatter_lanes(g, 28, ids, count, grads, 28);
+  });
+#else
   for (std::size_t b = 0; b < n; ++b) block_exp_vjp_one(params + 28 * b, dL_dR + 64 * b, grads + 28 * b);
+#endif
 }
 
 /// out[b] = outer[b] * inner[b] for each block (R_cmd after R_safe: outer = R_cmd, inner = R_safe).

@@ -126,16 +126,17 @@ SO8T_HOST_DEVICE_CALL Mat8<S> pade_exp(int m, const Mat8<S>& A, const Mat8<S>& E
       dU = A * dW + E * W;
     }
   }
-  const LU8<S> q(V - U);
+  const typename LUFor<S>::type q(V - U);
   const Mat8<S> R = q.solve(V + U);
   if constexpr (kDeriv) *L = q.solve((dV + dU) - (dV - dU) * R);
   return R;
 }
 
+/// exp(A) (and L(A, E) when kDeriv) with a given plan: scale by 2^-s, Padé of that degree, s squarings.
 template <class S, bool kDeriv>
-SO8T_HOST_DEVICE Mat8<S> expm_impl(const Mat8<S>& A, const Mat8<S>& E, Mat8<S>* L) {
-  const ExpPlan plan = exp_plan(norm1(A));
-  const S scale = smath::ldexp(S(1), -plan.squarings);
+SO8T_HOST_DEVICE Mat8<S> expm_with_plan(ExpPlan plan, const Mat8<S>& A, const Mat8<S>& E, Mat8<S>* L) {
+  using Scalar = typename ScalarOf<S>::type;
+  const S scale = S(smath::ldexp(Scalar(1), -plan.squarings));
   const Mat8<S> As = plan.squarings > 0 ? scale * A : A;
   Mat8<S> Es;
   if constexpr (kDeriv) Es = plan.squarings > 0 ? scale * E : E;
@@ -145,6 +146,11 @@ SO8T_HOST_DEVICE Mat8<S> expm_impl(const Mat8<S>& A, const Mat8<S>& E, Mat8<S>* 
     R = R * R;
   }
   return R;
+}
+
+template <class S, bool kDeriv>
+SO8T_HOST_DEVICE Mat8<S> expm_impl(const Mat8<S>& A, const Mat8<S>& E, Mat8<S>* L) {
+  return expm_with_plan<S, kDeriv>(exp_plan(norm1(A)), A, E, L);
 }
 
 }  // namespace detail

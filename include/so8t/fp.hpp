@@ -12,15 +12,20 @@
 // -O3 -march=native -ffp-contract=fast, on the CPU and on the GPU. tests/flags checks this byte for byte.
 #pragma once
 
+#include <type_traits>
+
 #include "so8t/config.hpp"
 
 namespace so8t::fp {
 
 /// Hides `v` from the optimiser: it must exist, rounded to its type, before anything uses it.
+/// Works on scalars and on GCC/Clang vector types up to the widest register (so8t/lanes.hpp).
 template <class T>
 SO8T_HOST_DEVICE void opaque(T& v) {
 #if !SO8T_DEVICE_CODE
-#  if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#  if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && defined(__AVX512F__)
+  __asm__("" : "+v"(v));
+#  elif defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
   __asm__("" : "+x"(v));
 #  elif defined(__GNUC__) && defined(__aarch64__)
   __asm__("" : "+w"(v));
@@ -85,6 +90,21 @@ SO8T_HOST_DEVICE double sub(double a, double b) {
 #else
   return a - b;
 #endif
+}
+
+/// The same three steps for class types (so8t's SIMD lane packs, so8t/lanes.hpp), found by ADL at
+/// instantiation: lane_mul is the lane-wise round(a*b) behind the same barrier.
+template <class V, std::enable_if_t<std::is_class<V>::value, int> = 0>
+inline V mul(const V& a, const V& b) {
+  return lane_mul(a, b);
+}
+template <class V, std::enable_if_t<std::is_class<V>::value, int> = 0>
+inline V add(const V& a, const V& b) {
+  return a + b;
+}
+template <class V, std::enable_if_t<std::is_class<V>::value, int> = 0>
+inline V sub(const V& a, const V& b) {
+  return a - b;
 }
 
 /// acc + a*b with two roundings, in that order, whatever the flags.

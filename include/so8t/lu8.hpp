@@ -2,7 +2,8 @@
 //
 // Used by the Padé exp (R = Q^-1 P), its Fréchet derivative (same factors reused), Cayley and its
 // inverse. Row-oriented Doolittle elimination; the multipliers and updates go through fp:: so results
-// do not depend on compiler flags.
+// do not depend on compiler flags. Divisions are by the pivots' reciprocals (8 divisions instead of 92:
+// a division costs ten multiplies on CPUs and GPUs alike; the extra rounding is one ulp).
 #pragma once
 
 #include "so8t/mat8.hpp"
@@ -32,12 +33,13 @@ class LU8 {
           lu_(p, j) = t;
         }
       const S pivot = lu_(k, k);
+      inv_diag_[k] = S(1) / pivot;                          // inf or NaN when singular: solves show it
       if (!(best > S(0)) || !(pivot - pivot == S(0))) {  // zero, NaN or infinite pivot
         singular_ = true;
         continue;
       }
       for (int i = k + 1; i < 8; ++i) {
-        const S l = lu_(i, k) / pivot;
+        const S l = fp::mul(lu_(i, k), inv_diag_[k]);
         lu_(i, k) = l;
         for (int j = k + 1; j < 8; ++j) lu_(i, j) = fp::msub(lu_(i, j), l, lu_(k, j));
       }
@@ -87,8 +89,8 @@ class LU8 {
         const S u = lu_(i, k);
         SO8T_UNROLL for (int j = 0; j < 8; ++j) x(i, j) = fp::msub(x(i, j), u, x(k, j));
       }
-      const S d = lu_(i, i);
-      SO8T_UNROLL for (int j = 0; j < 8; ++j) x(i, j) = x(i, j) / d;
+      const S d = inv_diag_[i];
+      SO8T_UNROLL for (int j = 0; j < 8; ++j) x(i, j) = fp::mul(x(i, j), d);
     }
     return x;
   }
@@ -101,8 +103,8 @@ class LU8 {
         const S u = lu_(k, i);
         SO8T_UNROLL for (int j = 0; j < 8; ++j) x(i, j) = fp::msub(x(i, j), u, x(k, j));
       }
-      const S d = lu_(i, i);
-      SO8T_UNROLL for (int j = 0; j < 8; ++j) x(i, j) = x(i, j) / d;
+      const S d = inv_diag_[i];
+      SO8T_UNROLL for (int j = 0; j < 8; ++j) x(i, j) = fp::mul(x(i, j), d);
     }
     for (int i = 6; i >= 0; --i)  // L^T z = y, L^T unit upper
       for (int k = i + 1; k < 8; ++k) {
@@ -120,9 +122,16 @@ class LU8 {
   }
 
  private:
-  Mat8<S> lu_;  // unit L below the diagonal, U on and above
-  int piv_[8];  // row k was swapped with row piv_[k] at step k
+  Mat8<S> lu_;      // unit L below the diagonal, U on and above
+  S inv_diag_[8];   // 1 / u_kk: one division per pivot, products everywhere else
+  int piv_[8];      // row k was swapped with row piv_[k] at step k
   bool singular_;
+};
+
+/// The LU type the Padé code uses for scalar type S (LU8; so8t/lanes.hpp maps lane packs to LaneLU8).
+template <class S>
+struct LUFor {
+  using type = LU8<S>;
 };
 
 }  // namespace so8t

@@ -48,7 +48,7 @@ struct Mat8 {
   SO8T_HOST_DEVICE const S* data() const { return a; }
 
   SO8T_HOST_DEVICE static Mat8 zero() {
-    Mat8 r{};
+    Mat8 r;  // every entry is written below
     for (int k = 0; k < 64; ++k) r.a[k] = S(0);
     return r;
   }
@@ -59,7 +59,7 @@ struct Mat8 {
   }
   /// Reads 64 values from row-major memory with row stride `ld` (>= 8).
   SO8T_HOST_DEVICE static Mat8 load(const S* p, int ld = 8) {
-    Mat8 r{};
+    Mat8 r;  // every entry is written below
     for (int i = 0; i < 8; ++i)
       SO8T_UNROLL for (int j = 0; j < 8; ++j) r.a[8 * i + j] = p[i * ld + j];
     return r;
@@ -70,7 +70,7 @@ struct Mat8 {
   }
 
   SO8T_HOST_DEVICE Mat8 transpose() const {
-    Mat8 r{};
+    Mat8 r;  // every entry is written below
     for (int i = 0; i < 8; ++i)
       SO8T_UNROLL for (int j = 0; j < 8; ++j) r.a[8 * j + i] = a[8 * i + j];
     return r;
@@ -84,29 +84,35 @@ struct Mat8 {
   }
 };
 
+/// The scalar type behind S: S itself, or the lane type of a SIMD pack (so8t/lanes.hpp specialises it).
+template <class S>
+struct ScalarOf {
+  using type = S;
+};
+
 // ---- element-wise arithmetic (each entry rounded once per operation) ----
 
 template <class S>
 SO8T_HOST_DEVICE Mat8<S> operator+(const Mat8<S>& x, const Mat8<S>& y) {
-  Mat8<S> r{};
+  Mat8<S> r;  // every entry is written below
   for (int k = 0; k < 64; ++k) r.a[k] = fp::add(x.a[k], y.a[k]);
   return r;
 }
 template <class S>
 SO8T_HOST_DEVICE Mat8<S> operator-(const Mat8<S>& x, const Mat8<S>& y) {
-  Mat8<S> r{};
+  Mat8<S> r;  // every entry is written below
   for (int k = 0; k < 64; ++k) r.a[k] = fp::sub(x.a[k], y.a[k]);
   return r;
 }
 template <class S>
 SO8T_HOST_DEVICE Mat8<S> operator-(const Mat8<S>& x) {
-  Mat8<S> r{};
+  Mat8<S> r;  // every entry is written below
   for (int k = 0; k < 64; ++k) r.a[k] = -x.a[k];
   return r;
 }
 template <class S>
 SO8T_HOST_DEVICE Mat8<S> operator*(S s, const Mat8<S>& x) {
-  Mat8<S> r{};
+  Mat8<S> r;  // every entry is written below
   for (int k = 0; k < 64; ++k) r.a[k] = fp::mul(s, x.a[k]);
   return r;
 }
@@ -128,7 +134,7 @@ SO8T_HOST_DEVICE void add_diagonal(S s, Mat8<S>& y) {
 /// x * y, each entry sum_k x(i,k) y(k,j) accumulated for k = 0..7 in order.
 template <class S>
 SO8T_HOST_DEVICE_CALL Mat8<S> operator*(const Mat8<S>& x, const Mat8<S>& y) {
-  Mat8<S> r{};
+  Mat8<S> r;  // every entry is written below
   for (int i = 0; i < 8; ++i) {
     S row[8];
     SO8T_UNROLL for (int j = 0; j < 8; ++j) row[j] = fp::mul(x.a[8 * i], y.a[j]);
@@ -156,7 +162,7 @@ SO8T_HOST_DEVICE Vec8<S> operator*(const Mat8<S>& x, const Vec8<S>& v) {
 /// x^T * y without forming x^T.
 template <class S>
 SO8T_HOST_DEVICE_CALL Mat8<S> transpose_times(const Mat8<S>& x, const Mat8<S>& y) {
-  Mat8<S> r{};
+  Mat8<S> r;  // every entry is written below
   for (int i = 0; i < 8; ++i) {
     S row[8];
     SO8T_UNROLL for (int j = 0; j < 8; ++j) row[j] = fp::mul(x.a[i], y.a[j]);

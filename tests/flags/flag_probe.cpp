@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <vector>
 
 #include "so8t/so8t.hpp"
 
@@ -56,6 +57,18 @@ void run(const char* tag) {
     std::snprintf(name, sizeof name, "%s/scale=%g", tag, scale);
     digest(name);
   }
+  // The batched host paths (SIMD lane packs whose width depends on -march: 2 to 16 lanes).
+  const std::size_t n = 203;
+  std::vector<S> p(28 * n), G(64 * n), R(64 * n), g(28 * n);
+  for (std::size_t b = 0; b < n; ++b)
+    for (int k = 0; k < 28; ++k) p[28 * b + k] = S(scales[b % 8] * next_uniform());
+  for (auto& v : G) v = S(next_uniform());
+  so8t::block_exp(p.data(), n, R.data());
+  so8t::block_exp_vjp(p.data(), G.data(), n, g.data());
+  mix(R.data(), R.size() * sizeof(S));
+  mix(g.data(), g.size() * sizeof(S));
+  std::snprintf(name, sizeof name, "%s/batched", tag);
+  digest(name);
 }
 
 // Plain arithmetic that the compiler may contract: a control, not part of the contract. Horner's rule

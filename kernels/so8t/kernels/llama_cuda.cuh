@@ -15,6 +15,8 @@
 // h / (n_heads / n_kv_heads)). Default math mode is plain FP32; set_tf32(true) allows TF32 tensor cores.
 // Everything runs on the default stream; forward() synchronises (it returns the loss), backward() does not.
 // Every CUDA and cuBLAS call is checked: failures throw so8t::CudaError with the cudaError_t / cublasStatus_t.
+// Link CUDA::cudart and CUDA::cublas. This header includes so8t/model/llama_cpu.hpp (LossParts), hence Eigen:
+// nvcc translation units that include it need --expt-relaxed-constexpr (Eigen's host-device constexpr calls).
 #pragma once
 
 #include <cublas_v2.h>
@@ -336,7 +338,8 @@ class LlamaCuda {
   void dgain(const float* dy, const float* in, const float* rstd, float* dg) {
     using namespace so8t::cuda::llama;
     const int d = cfg_.dim;
-    rms_dgain_kernel<><<<unsigned((d + 31) / 32), dim3(32, 8)>>>(dy, in, rstd, std::size_t(B_) * T_, d, dg);
+    const std::size_t N = std::size_t(B_) * T_;
+    rms_dgain_kernel<><<<dim3(unsigned((d + 31) / 32), dgain_chunks(N)), dim3(32, 8)>>>(dy, in, rstd, N, d, dg);
     launched();
   }
 

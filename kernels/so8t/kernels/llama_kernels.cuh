@@ -59,7 +59,7 @@ __device__ inline float block_max(float v, float* sh) {
 /// x[n, :] = E[tokens[n], :].
 template <int kUnused = 0>
 __global__ void embed_fwd_kernel(const float* __restrict__ E, const std::int32_t* __restrict__ tokens,
-                                        float* __restrict__ x, std::size_t N, int d) {
+                                 float* __restrict__ x, std::size_t N, int d) {
   SO8T_GRID_STRIDE(k, N * d) {
     const std::size_t n = k / d, i = k % d;
     x[k] = E[std::size_t(tokens[n]) * d + i];
@@ -69,7 +69,7 @@ __global__ void embed_fwd_kernel(const float* __restrict__ E, const std::int32_t
 /// dE[tokens[n], :] += dx[n, :] (atomic: a token may repeat).
 template <int kUnused = 0>
 __global__ void embed_bwd_kernel(const float* __restrict__ dx, const std::int32_t* __restrict__ tokens,
-                                        float* __restrict__ dE, std::size_t N, int d) {
+                                 float* __restrict__ dE, std::size_t N, int d) {
   SO8T_GRID_STRIDE(k, N * d) {
     const std::size_t n = k / d, i = k % d;
     atomicAdd(&dE[std::size_t(tokens[n]) * d + i], dx[k]);
@@ -81,7 +81,7 @@ __global__ void embed_bwd_kernel(const float* __restrict__ dx, const std::int32_
 /// One block per row: rstd[n] = 1 / sqrt(mean(x^2) + eps), y = x * rstd * (gain or 1).
 template <int kUnused = 0>
 __global__ void rmsnorm_fwd_kernel(const float* __restrict__ x, const float* __restrict__ gain,
-                                          float* __restrict__ y, float* __restrict__ rstd, int d, float eps) {
+                                   float* __restrict__ y, float* __restrict__ rstd, int d, float eps) {
   __shared__ float sh[32];
   const std::size_t n = blockIdx.x;
   const float* xr = x + n * d;
@@ -98,8 +98,8 @@ __global__ void rmsnorm_fwd_kernel(const float* __restrict__ x, const float* __r
 /// dx (+)= rstd * (dy g - xhat * mean(dy g xhat)), g = gain or 1.
 template <int kUnused = 0>
 __global__ void rmsnorm_bwd_kernel(const float* __restrict__ in, int normed, const float* __restrict__ rstd,
-                                          const float* __restrict__ gain, const float* __restrict__ dy,
-                                          float* __restrict__ dx, int d, int accumulate) {
+                                   const float* __restrict__ gain, const float* __restrict__ dy,
+                                   float* __restrict__ dx, int d, int accumulate) {
   __shared__ float sh[32];
   const std::size_t n = blockIdx.x;
   const float* ir = in + n * d;
@@ -119,29 +119,37 @@ __global__ void rmsnorm_bwd_kernel(const float* __restrict__ in, int normed, con
   }
 }
 
-/// dgain[i] += sum_n dy[n, i] * xhat[n, i], xhat = in * (rstd ? rstd[n] : 1). Block (32, 8), grid ceil(d / 32).
+/// dgain[i] += sum_n dy[n, i] * xhat[n, i], xhat = in * (rstd ? rstd[n] : 1). Block (32, 8), grid
+/// (ceil(d / 32), row chunks): block (bx, by) sums rows by * 8 + ty, stepping 8 * gridDim.y, then one atomicAdd
+/// per column.
 template <int kUnused = 0>
 __global__ void rms_dgain_kernel(const float* __restrict__ dy, const float* __restrict__ in,
-                                        const float* __restrict__ rstd, std::size_t N, int d,
-                                        float* __restrict__ dgain) {
+                                 const float* __restrict__ rstd, std::size_t N, int d, float* __restrict__ dgain) {
   __shared__ float sh[8][33];
   const int i = blockIdx.x * 32 + threadIdx.x;
   float s = 0.f;
   if (i < d)
-    for (std::size_t n = threadIdx.y; n < N; n += 8) s += dy[n * d + i] * (in[n * d + i] * (rstd ? rstd[n] : 1.f));
+    for (std::size_t n = std::size_t(blockIdx.y) * 8 + threadIdx.y; n < N; n += std::size_t(8) * gridDim.y)
+      s += dy[n * d + i] * (in[n * d + i] * (rstd ? rstd[n] : 1.f));
   sh[threadIdx.y][threadIdx.x] = s;
   __syncthreads();
   if (threadIdx.y == 0 && i < d) {
     float t = 0.f;
     for (int y = 0; y < 8; ++y) t += sh[y][threadIdx.x];
-    dgain[i] += t;
+    atomicAdd(&dgain[i], t);
   }
+}
+
+/// Row chunks (gridDim.y) for rms_dgain_kernel: about 256 rows per block, at most 64 chunks.
+inline unsigned dgain_chunks(std::size_t N) {
+  const std::size_t c = (N + 255) / 256;
+  return c == 0 ? 1u : (c < 64 ? unsigned(c) : 64u);
 }
 
 /// out[n, i] = a[n, i] * g[i].
 template <int kUnused = 0>
 __global__ void mul_rowvec_kernel(const float* __restrict__ a, const float* __restrict__ g,
-                                         float* __restrict__ out, std::size_t N, int d) {
+                                  float* __restrict__ out, std::size_t N, int d) {
   SO8T_GRID_STRIDE(k, N * d) out[k] = a[k] * g[k % d];
 }
 
@@ -150,7 +158,7 @@ __global__ void mul_rowvec_kernel(const float* __restrict__ a, const float* __re
 /// a: [N, width], heads of hd along width, position t = n % T; cs, sn: [T, hd/2]. inverse: rotate by -angle.
 template <int kUnused = 0>
 __global__ void rope_kernel(float* __restrict__ a, std::size_t N, int T, int width, int hd,
-                                   const float* __restrict__ cs, const float* __restrict__ sn, int inverse) {
+                            const float* __restrict__ cs, const float* __restrict__ sn, int inverse) {
   const int half = hd / 2, pairs = width / 2;
   SO8T_GRID_STRIDE(p, N * pairs) {
     const std::size_t n = p / pairs;
@@ -190,7 +198,7 @@ __global__ void softmax_causal_kernel(float* __restrict__ att, int T) {
 /// One block per row: dP[j] = A[j] (dP[j] - sum_k A[k] dP[k]) * scale for j <= i, 0 for j > i (in place).
 template <int kUnused = 0>
 __global__ void softmax_causal_bwd_kernel(const float* __restrict__ att, float* __restrict__ dP, int T,
-                                                 float scale) {
+                                          float scale) {
   __shared__ float sh[32];
   const std::size_t rowi = blockIdx.x;
   const int i = int(rowi % T);
@@ -206,7 +214,7 @@ __global__ void softmax_causal_bwd_kernel(const float* __restrict__ att, float* 
 
 template <int kUnused = 0>
 __global__ void swiglu_fwd_kernel(const float* __restrict__ h1, const float* __restrict__ h3,
-                                         float* __restrict__ hg, std::size_t n) {
+                                  float* __restrict__ hg, std::size_t n) {
   SO8T_GRID_STRIDE(k, n) {
     const float a = h1[k];
     hg[k] = a / (1.f + expf(-a)) * h3[k];
@@ -215,8 +223,8 @@ __global__ void swiglu_fwd_kernel(const float* __restrict__ h1, const float* __r
 
 template <int kUnused = 0>
 __global__ void swiglu_bwd_kernel(const float* __restrict__ h1, const float* __restrict__ h3,
-                                         const float* __restrict__ dhg, float* __restrict__ dh1,
-                                         float* __restrict__ dh3, std::size_t n) {
+                                  const float* __restrict__ dhg, float* __restrict__ dh1,
+                                  float* __restrict__ dh3, std::size_t n) {
   SO8T_GRID_STRIDE(k, n) {
     const float a = h1[k];
     const float sg = 1.f / (1.f + expf(-a));
@@ -229,7 +237,7 @@ __global__ void swiglu_bwd_kernel(const float* __restrict__ h1, const float* __r
 
 template <int kUnused = 0>
 __global__ void gate_fwd_kernel(const float* __restrict__ x, const float* __restrict__ R,
-                                       float* __restrict__ y, std::size_t N, int d) {
+                                float* __restrict__ y, std::size_t N, int d) {
   SO8T_GRID_STRIDE(k, N * d) {
     const std::size_t n = k / d;
     const int col = int(k % d), blk = col / 8, r = col % 8;
@@ -244,7 +252,7 @@ __global__ void gate_fwd_kernel(const float* __restrict__ x, const float* __rest
 /// dx[n, 8b + c] = sum_r dy[n, 8b + r] R[b, r, c].
 template <int kUnused = 0>
 __global__ void gate_bwd_dx_kernel(const float* __restrict__ dy, const float* __restrict__ R,
-                                          float* __restrict__ dx, std::size_t N, int d) {
+                                   float* __restrict__ dx, std::size_t N, int d) {
   SO8T_GRID_STRIDE(k, N * d) {
     const std::size_t n = k / d;
     const int col = int(k % d), blk = col / 8, c = col % 8;
@@ -259,7 +267,7 @@ __global__ void gate_bwd_dx_kernel(const float* __restrict__ dy, const float* __
 /// One block per entry (b, r, c) of dR [d/8, 8, 8]: dR[b, r, c] = sum_n dy[n, 8b + r] x[n, 8b + c].
 template <int kUnused = 0>
 __global__ void gate_bwd_dR_kernel(const float* __restrict__ dy, const float* __restrict__ x,
-                                          float* __restrict__ dR, std::size_t N, int d) {
+                                   float* __restrict__ dR, std::size_t N, int d) {
   __shared__ float sh[32];
   const int id = blockIdx.x, blk = id / 64, r = (id / 8) % 8, c = id % 8;
   float s = 0.f;
@@ -271,8 +279,8 @@ __global__ void gate_bwd_dR_kernel(const float* __restrict__ dy, const float* __
 /// Per block: d outer = G inner^T, d inner = outer^T G (so8t::block_compose_vjp_one).
 template <int kUnused = 0>
 __global__ void compose_vjp_kernel(const float* __restrict__ outer, const float* __restrict__ inner,
-                                          const float* __restrict__ G, std::size_t n, float* __restrict__ douter,
-                                          float* __restrict__ dinner) {
+                                   const float* __restrict__ G, std::size_t n, float* __restrict__ douter,
+                                   float* __restrict__ dinner) {
   const std::size_t b = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x;
   if (b < n) block_compose_vjp_one(outer + 64 * b, inner + 64 * b, G + 64 * b, douter + 64 * b, dinner + 64 * b);
 }
@@ -282,7 +290,7 @@ __global__ void compose_vjp_kernel(const float* __restrict__ outer, const float*
 /// One block per row: logits -> probabilities in place; row_loss[n] = -log(max(p[target], 1e-300)) (fp64).
 template <int kUnused = 0>
 __global__ void ce_fwd_kernel(float* __restrict__ logits, const std::int32_t* __restrict__ targets, int V,
-                                     double* __restrict__ row_loss) {
+                              double* __restrict__ row_loss) {
   __shared__ float sh[32];
   const std::size_t n = blockIdx.x;
   float* p = logits + n * V;
@@ -305,7 +313,7 @@ __global__ void ce_fwd_kernel(float* __restrict__ logits, const std::int32_t* __
 /// dl[n, j] = p[n, j] / N - [j == target[n]] / N.
 template <int kUnused = 0>
 __global__ void ce_bwd_kernel(const float* __restrict__ probs, const std::int32_t* __restrict__ targets,
-                                     float* __restrict__ dl, std::size_t N, int V, float invN) {
+                              float* __restrict__ dl, std::size_t N, int V, float invN) {
   SO8T_GRID_STRIDE(k, N * V) {
     const std::size_t n = k / V;
     const int j = int(k % V);
@@ -334,9 +342,9 @@ __global__ void scale_kernel(float* __restrict__ g, std::size_t n, float s) {
 /// AdamW as so8t::model::AdamW<float>::step, element by element.
 template <int kUnused = 0>
 __global__ void adamw_kernel(float* __restrict__ params, const float* __restrict__ grads,
-                                    float* __restrict__ m, float* __restrict__ v,
-                                    const std::uint8_t* __restrict__ decay, std::size_t n, float b1, float b2,
-                                    float lr, float eps, float wd, float inv_bc1, float inv_bc2) {
+                             float* __restrict__ m, float* __restrict__ v,
+                             const std::uint8_t* __restrict__ decay, std::size_t n, float b1, float b2,
+                             float lr, float eps, float wd, float inv_bc1, float inv_bc2) {
   SO8T_GRID_STRIDE(i, n) {
     const float g = grads[i];
     m[i] = b1 * m[i] + (1.f - b1) * g;
