@@ -23,4 +23,5 @@
 #include "so8t/calib/summary.hpp"
 #include "so8t/calib/reliability_svg.hpp"
 #include "so8t/calib/stability.hpp"
+#include "so8t/calib/series_svg.hpp"
 #include "so8t/calib/drift_report.hpp"

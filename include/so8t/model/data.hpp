@@ -182,4 +182,17 @@ inline std::vector<Batch> eval_batches(const Corpus& c, int B, int T, std::size_
   return out;
 }
 
+/// Held-out text for evaluation tools (so8t_bake, so8t_quantize --calibrate, so8t_infer): "kjv" = the validation
+/// split that so8t_train holds out (split_train_val with its defaults, one verse per document), concatenated;
+/// anything else is a file's bytes with one trailing newline removed (as llama-perplexity -f does).
+inline std::string load_held_out_text(const std::string& source) {
+  if (source == "kjv") {
+    const SplitCorpus s = split_train_val(load_kjv(), DocSplit::line);
+    return std::string(s.val.bytes.begin(), s.val.bytes.end());
+  }
+  std::string t = load_text(source);
+  if (!t.empty() && t.back() == '\n') t.pop_back();
+  return t;
+}
+
 }  // namespace so8t::model

@@ -58,17 +58,21 @@ struct LlamaConfig {
   }
 };
 
-/// `tiny` (CPU, CI), `small` (GPU; every matrix row length a multiple of 256), `micro` (gradient checks).
+/// `tiny` (CPU, the README's pipeline), `small` (GPU; every matrix row length a multiple of 256), `ci` (the CI
+/// pipeline run: rows a multiple of 32 so that Q8_0 applies, a gate stack, grouped-query attention), `micro`
+/// (gradient checks).
 inline LlamaConfig llama_preset(const std::string& name) {
   LlamaConfig c;
   if (name == "tiny") {
     c.dim = 128; c.n_layers = 4; c.n_heads = 4; c.n_kv_heads = 4; c.ffn = 512; c.ctx = 128;
   } else if (name == "small") {
     c.dim = 256; c.n_layers = 4; c.n_heads = 4; c.n_kv_heads = 4; c.ffn = 768; c.ctx = 256;
+  } else if (name == "ci") {
+    c.dim = 64; c.n_layers = 2; c.n_heads = 4; c.n_kv_heads = 2; c.ffn = 128; c.ctx = 64; c.gate_stack = 2;
   } else if (name == "micro") {
     c.dim = 16; c.n_layers = 2; c.n_heads = 4; c.n_kv_heads = 2; c.ffn = 24; c.ctx = 8; c.gate_stack = 2;
   } else {
-    throw InvalidArgument("so8t::model::llama_preset: unknown config '" + name + "' (tiny, small, micro)");
+    throw InvalidArgument("so8t::model::llama_preset: unknown config '" + name + "' (tiny, small, ci, micro)");
   }
   return c;
 }

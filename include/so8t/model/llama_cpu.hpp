@@ -150,6 +150,17 @@ class LlamaCpu {
     }
   }
 
+  /// Logits [B*T, vocab] (row-major, before softmax) of a forward over tokens [B, T] (no targets, PET off).
+  /// Runs forward() with targets = tokens and lambda 0, so the activations and loss state it leaves behind
+  /// are those of that pass. Additive helper for the bake / quantize QC (so8t_bake).
+  std::vector<S> forward_logits(const std::int32_t* tokens, int B, int T) {
+    forward(tokens, tokens, nullptr, B, T, 0.0);
+    const int N = B * T, d = cfg_.dim, V = cfg_.vocab;
+    std::vector<S> out(std::size_t(N) * V);
+    MMap(out.data(), N, V).noalias() = CMap(xf_.data(), N, d) * CMap(&params[layout_.output], V, d).transpose();
+    return out;
+  }
+
   /// Composed gate rotations of layer l ([dim/8, 8, 8], row-major) as of the last forward.
   const std::vector<S>& gate_rotations(int l) const { return R_[l]; }
 

@@ -1,0 +1,157 @@
+// so8t_quantize: llama-quantize for the f32 / f16 llama GGUF files so8t_bake writes.
+//
+//   so8t_quantize --in F.gguf --out Q.gguf --type q8_0|q4_k_m|q5_k_m|q6_k|q4_0|q4_1|q5_0|q5_1|f16|bf16
+//                 [--temperature T | --calibrate kjv|FILE [--calibrate-tokens N]]
+//
+// Copies every metadata pair (tokenizer included), sets general.file_type to llama.cpp's llama_ftype of the
+// target and general.quantization_version = 2, picks each tensor's type like llama-quantize (norms stay f32;
+// see so8t/model/quantize_model.hpp), streams one tensor at a time, and with --temperature T stores
+// so8t.calibration.temperature (f32). --calibrate fits T on held-out text instead (model/data.hpp
+// load_held_out_text; the LAST N tokens of it, default 8192, so that qc, which reads from the start, evaluates
+// on other text): the quantized model is written to OUT.uncalibrated, run with so8t's CPU inference over
+// context-sized windows, T minimises the NLL of softmax(z / T) (calib/temperature.hpp), and the output is
+// written again with T stored; the intermediate file is removed. Prints a per-tensor table and the totals. The output appears only when
+// complete (temp file + rename); every error is one line on stderr ("so8t_quantize: error: ...") and a
+// non-zero exit status (2: usage, 1: anything else).
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <optional>
+#include <string>
+
+#include "so8t/model/data.hpp"
+#include "so8t/model/gguf_llama.hpp"
+#include "so8t/model/llama_infer.hpp"
+#include "so8t/model/model_qc.hpp"
+#include "so8t/model/quantize_model.hpp"
+#include "so8t/model/spm_tokenizer.hpp"
+
+namespace {
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+void usage() {
+  std::fprintf(stderr,
+               "usage: so8t_quantize --in F.gguf --out Q.gguf --type TYPE [--temperature T]\n"
+               "  TYPE: q8_0, q4_k_m, q5_k_m (llama.cpp mixing presets), q6_k, q4_0, q4_1, q5_0, q5_1, f16, bf16, f32\n"
+               "  --temperature T   store so8t.calibration.temperature = T (f32, > 0)\n"
+               "  --calibrate SRC   fit T on held-out text (kjv = so8t_train's validation split, or a file) and store it\n"
+               "  --calibrate-tokens N  tokens from the end of the held-out text used for the fit (default 8192)\n");
+}
+
+std::string one_line(std::string s) {
+  for (char& c : s)
+    if (c == '\n' || c == '\r') c = ' ';
+  return s;
+}
+
+std::string shape(const so8t::model::QuantizedTensor& t) {
+  std::string s = "[";
+  for (std::uint32_t i = 0; i < t.n_dims; ++i) s += (i ? ", " : "") + std::to_string(t.ne[i]);
+  return s + "]";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    std::string in, out, type;
+    std::optional<float> temperature;
+    std::string calibrate;
+    std::size_t calibrate_tokens = 8192;
+    for (int i = 1; i < argc; ++i) {
+      const std::string s = argv[i];
+      auto next = [&]() -> std::string {
+        if (i + 1 >= argc) throw UsageError("option " + s + " needs a value");
+        return argv[++i];
+      };
+      if (s == "--help" || s == "-h") {
+        usage();
+        return 0;
+      } else if (s == "--in") in = next();
+      else if (s == "--out") out = next();
+      else if (s == "--type") type = next();
+      else if (s == "--temperature") {
+        const std::string v = next();
+        char* end = nullptr;
+        errno = 0;
+        const double t = std::strtod(v.c_str(), &end);
+        if (v.empty() || *end != '\0' || errno != 0 || !(t > 0.0) || !std::isfinite(t) || t > 1e30)
+          throw UsageError("--temperature '" + v + "' is not a finite number > 0");
+        temperature = float(t);
+      } else if (s == "--calibrate") {
+        calibrate = next();
+      } else if (s == "--calibrate-tokens") {
+        const std::string v = next();
+        char* end = nullptr;
+        const double n = std::strtod(v.c_str(), &end);
+        if (v.empty() || *end != '\0' || !(n >= 64) || n > 1e9) throw UsageError("--calibrate-tokens '" + v + "' (need >= 64)");
+        calibrate_tokens = std::size_t(n);
+      } else {
+        throw UsageError("unknown option '" + s + "' (see --help)");
+      }
+    }
+    if (in.empty()) throw UsageError("--in F.gguf is required");
+    if (out.empty()) throw UsageError("--out Q.gguf is required");
+    if (type.empty()) throw UsageError("--type is required (q8_0, q4_k_m, q5_k_m, q6_k, q4_0, ...)");
+    if (in == out) throw UsageError("--out must differ from --in");
+    try {
+      so8t::model::parse_quant_target(type);
+    } catch (const std::exception& e) {
+      throw UsageError(e.what());
+    }
+
+    if (temperature && !calibrate.empty()) throw UsageError("--temperature and --calibrate exclude each other");
+    std::string fit_line;
+    if (!calibrate.empty()) {
+      const std::string text = so8t::model::load_held_out_text(calibrate);  // before any file is written
+      const std::string tmp = out + ".uncalibrated";
+      struct Remove {
+        std::string path;
+        ~Remove() { std::remove(path.c_str()); }
+      } remove_tmp{tmp};
+      so8t::model::quantize_gguf(in, tmp, type, std::nullopt);
+      const so8t::model::LlamaModel m = so8t::model::LlamaModel::open(tmp);
+      std::vector<std::int32_t> tokens = so8t::model::SpmTokenizer(m.vocab()).encode(text, m.vocab().add_bos);
+      if (tokens.size() > calibrate_tokens) tokens.erase(tokens.begin(), tokens.end() - std::ptrdiff_t(calibrate_tokens));
+      so8t::model::LlamaInfer inf(m);
+      const int n_ctx = inf.n_ctx();
+      const so8t::calib::TemperatureFit fit =
+          so8t::model::fit_model_temperature(inf, tokens, n_ctx, calibrate_tokens);
+      temperature = float(fit.temperature);
+      fit_line = "  temperature fitted on " + std::to_string(fit.count) + " held-out tokens of '" + calibrate +
+                 "': T = " + std::to_string(fit.temperature) + " (NLL " + std::to_string(fit.nll_at_one) + " -> " +
+                 std::to_string(fit.nll) + (fit.converged ? "" : ", not converged") +
+                 (fit.at_lower_bound || fit.at_upper_bound ? ", at a bound" : "") + ")\n";
+    }
+    const so8t::model::QuantizeReport r = so8t::model::quantize_gguf(in, out, type, temperature);
+    std::printf("so8t_quantize: %s -> %s (%s, general.file_type %u)\n", in.c_str(), out.c_str(), r.target.name.c_str(),
+                r.target.ftype);
+    std::printf("  %-28s %-14s %-6s %-6s %12s %12s\n", "tensor", "shape", "in", "out", "bytes in", "bytes out");
+    for (const auto& t : r.tensors)
+      std::printf("  %-28s %-14s %-6s %-6s %12llu %12llu\n", t.name.c_str(), shape(t).c_str(),
+                  so8t::quant::type_name(t.type_in), so8t::quant::type_name(t.type_out),
+                  static_cast<unsigned long long>(t.bytes_in), static_cast<unsigned long long>(t.bytes_out));
+    std::printf("  %zu tensors: %llu -> %llu tensor bytes (%.2fx); file %llu -> %llu bytes; %zu metadata pairs%s\n",
+                r.tensors.size(), static_cast<unsigned long long>(r.tensor_bytes_in),
+                static_cast<unsigned long long>(r.tensor_bytes_out),
+                r.tensor_bytes_out ? double(r.tensor_bytes_in) / double(r.tensor_bytes_out) : 0.0,
+                static_cast<unsigned long long>(r.file_bytes_in), static_cast<unsigned long long>(r.file_bytes_out),
+                r.metadata_pairs, temperature ? (", temperature " + std::to_string(*temperature)).c_str() : "");
+    std::printf("%s", fit_line.c_str());
+    return 0;
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "so8t_quantize: error: %s\n", one_line(e.what()).c_str());
+    return 2;
+  } catch (const so8t::gguf::FormatError& e) {  // only the input is parsed
+    std::fprintf(stderr, "so8t_quantize: error: input is not a valid GGUF file: %s\n", one_line(e.what()).c_str());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "so8t_quantize: error: %s\n", one_line(e.what()).c_str());
+    return 1;
+  }
+}
