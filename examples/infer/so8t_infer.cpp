@@ -164,7 +164,11 @@ struct Loaded {
 
 Loaded load(const std::string& path, const Args& a, const so8t_infer::GpuProbe& gpu, bool use_cuda, bool int8) {
   Loaded L;
-  L.model = std::make_unique<model::LlamaModel>(model::LlamaModel::open(path));
+  try {
+    L.model = std::make_unique<model::LlamaModel>(model::LlamaModel::open(path));
+  } catch (const std::exception& e) {
+    throw std::runtime_error("cannot load model '" + path + "': " + e.what());
+  }
   model::InferOptions io;
   io.kv_f16 = a.kv_f16;
   io.quantize_activations = a.act_quant;
@@ -192,10 +196,14 @@ Loaded load(const std::string& path, const Args& a, const so8t_infer::GpuProbe& 
       o.gpu_budget = offload::GpuBudget::fraction_of_free(1.0);
     }
     auto b = std::make_unique<model::Int8Backend>(*L.model, o, L.gpu_int8.get());
-    if (!a.gpu_mem.empty() && b->map().count(offload::Device::cuda) == 0)
-      throw offload::DoesNotFit("--gpu-mem " + a.gpu_mem + " holds none of the " + std::to_string(b->map().layers.size()) +
-                                " layers of '" + path + "' (the first needs " + std::to_string(b->map().layers.front().bytes) +
-                                " bytes plus a workspace reserve of " + std::to_string(b->map().gpu_reserve) + ")");
+    if (!a.gpu_mem.empty() && b->map().count(offload::Device::cuda) == 0) {
+      const model::WeightView* first = L.model->matrices().front();
+      throw offload::DoesNotFit("--gpu-mem " + a.gpu_mem + " (" + std::to_string(b->map().gpu_budget) +
+                                " bytes) holds none of the " + std::to_string(b->map().layers.size()) + " layers of '" + path +
+                                "': the workspace reserve alone is " + std::to_string(b->map().gpu_reserve) +
+                                " bytes and the first layer '" + model::module_name(first->name) + "' needs " +
+                                std::to_string(first->rows * first->cols + 4 * first->rows) + " more (int8 + row scales)");
+    }
     std::printf("device map for %s:\n%s", path.c_str(), b->describe().c_str());
     L.device_line = std::string("LLM.int8 (") + (use_cuda ? "cuda" : "cpu") + "), " +
                     std::to_string(b->map().count(offload::Device::cuda)) + " layers int8-mapped, " +
@@ -360,7 +368,7 @@ int main(int argc, char** argv) {
     const so8t_infer::GpuProbe gpu = a.device == "cpu" ? so8t_infer::GpuProbe{} : so8t_infer::probe_gpu();
     if (a.device == "cuda" && !gpu.present) throw std::runtime_error("--device cuda: no CUDA device is available");
     const bool use_cuda = gpu.present;
-    if (a.device == "auto" && !gpu.present) std::fprintf(stderr, "so8t_infer: no CUDA device; running on the CPU\n");
+    if (a.device == "auto" && !gpu.present) std::printf("so8t_infer: no CUDA device; running on the CPU\n");
     Loaded A = load(a.model, a, gpu, use_cuda, a.int8);
     if (a.mode == "generate") return run_generate(a, A);
     if (a.mode == "perplexity") return run_perplexity(a, A);

@@ -58,6 +58,7 @@ std::string shape(const so8t::model::QuantizedTensor& t) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::string in_path;  // for the messages
   try {
     std::string in, out, type;
     std::optional<float> temperature;
@@ -96,6 +97,7 @@ int main(int argc, char** argv) {
       }
     }
     if (in.empty()) throw UsageError("--in F.gguf is required");
+    in_path = in;
     if (out.empty()) throw UsageError("--out Q.gguf is required");
     if (type.empty()) throw UsageError("--type is required (q8_0, q4_k_m, q5_k_m, q6_k, q4_0, ...)");
     if (in == out) throw UsageError("--out must differ from --in");
@@ -148,7 +150,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "so8t_quantize: error: %s\n", one_line(e.what()).c_str());
     return 2;
   } catch (const so8t::gguf::FormatError& e) {  // only the input is parsed
-    std::fprintf(stderr, "so8t_quantize: error: input is not a valid GGUF file: %s\n", one_line(e.what()).c_str());
+    std::fprintf(stderr, "so8t_quantize: error: input '%s' is not a valid GGUF file: %s\n", in_path.c_str(),
+                 one_line(e.what()).c_str());
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "so8t_quantize: error: %s\n", one_line(e.what()).c_str());

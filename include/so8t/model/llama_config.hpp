@@ -58,7 +58,10 @@ struct LlamaConfig {
   }
 };
 
-/// `tiny` (CPU, the README's pipeline), `small` (GPU; every matrix row length a multiple of 256), `ci` (the CI
+/// `tiny` (CPU), `tiny256` (CPU, the README's pipeline: about tiny's cost per token, but every matrix row is 256
+/// or 512 long so that Q4_K / Q6_K apply instead of llama.cpp's ne0 % 256 fallbacks; the shape of the
+/// llama.cpp reference model in ../shared/testdata/llama), `small` (GPU; every matrix row length a multiple of
+/// 256), `ci` (the CI
 /// pipeline run: rows a multiple of 32 so that Q8_0 applies, a gate stack, grouped-query attention), `micro`
 /// (gradient checks).
 inline LlamaConfig llama_preset(const std::string& name) {
@@ -67,12 +70,14 @@ inline LlamaConfig llama_preset(const std::string& name) {
     c.dim = 128; c.n_layers = 4; c.n_heads = 4; c.n_kv_heads = 4; c.ffn = 512; c.ctx = 128;
   } else if (name == "small") {
     c.dim = 256; c.n_layers = 4; c.n_heads = 4; c.n_kv_heads = 4; c.ffn = 768; c.ctx = 256;
+  } else if (name == "tiny256") {
+    c.dim = 256; c.n_layers = 2; c.n_heads = 4; c.n_kv_heads = 2; c.ffn = 512; c.ctx = 128;
   } else if (name == "ci") {
     c.dim = 64; c.n_layers = 2; c.n_heads = 4; c.n_kv_heads = 2; c.ffn = 128; c.ctx = 64; c.gate_stack = 2;
   } else if (name == "micro") {
     c.dim = 16; c.n_layers = 2; c.n_heads = 4; c.n_kv_heads = 2; c.ffn = 24; c.ctx = 8; c.gate_stack = 2;
   } else {
-    throw InvalidArgument("so8t::model::llama_preset: unknown config '" + name + "' (tiny, small, ci, micro)");
+    throw InvalidArgument("so8t::model::llama_preset: unknown config '" + name + "' (tiny, tiny256, small, ci, micro)");
   }
   return c;
 }
