@@ -41,6 +41,7 @@
 #include "so8t/model/data.hpp"
 #include "so8t/model/llama_cpu.hpp"
 #include "so8t/model/llama_gguf_writer.hpp"
+#include "so8t/report/calib_json.hpp"
 
 namespace {
 
@@ -136,24 +137,6 @@ struct Check {
   bool upper;  // value <= bound (else value >= bound)
   bool ok() const { return upper ? value <= bound : value >= bound; }
 };
-
-std::string json_cmp(const so8t::calib::LogitComparison& c) {
-  std::ostringstream o;
-  o.precision(6);
-  o << "{\"tokens\":" << c.tokens << ",\"max_abs_dz\":" << c.max_abs_diff << ",\"mean_abs_dz\":" << c.mean_abs_diff
-    << ",\"kl_mean\":" << c.kl_mean << ",\"kl_max\":" << c.kl_max << ",\"top1_agreement\":" << c.top1_agreement << "}";
-  return o.str();
-}
-
-std::string json_str(const std::string& s) {
-  std::string o = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') o += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) continue;
-    o += c;
-  }
-  return o + "\"";
-}
 
 }  // namespace
 
@@ -257,26 +240,36 @@ int main(int argc, char** argv) {
                   c.ok() ? "ok" : "MISS");
 
     if (!a.report.empty()) {
-      std::ostringstream j;
-      j << "{\"in\":" << json_str(a.in) << ",\"out\":" << json_str(a.out) << ",\"type\":" << json_str(a.type)
-        << ",\"gate_stack\":" << cfg.gate_stack << ",\"qc_data\":" << json_str(a.data) << ",\"qc_tokens\":" << ntok
-        << ",\"qc_forward\":\"double\",\"baked_in_memory\":" << json_cmp(c_mem) << ",\"baked_file\":" << json_cmp(c_file)
-        << ",\"baked_file_float_forward\":" << json_cmp(c_f32);
-      if (cfg.gate_stack > 0)
-        j << ",\"gate_drift\":{\"max\":" << drift.max_error << ",\"rms\":" << drift.rms_error
-          << ",\"min_det\":" << drift.min_determinant << "}";
-      j << ",\"targets\":[";
-      for (std::size_t i = 0; i < checks.size(); ++i)
-        j << (i ? "," : "") << "{\"what\":" << json_str(checks[i].what) << ",\"bound\":" << checks[i].bound
-          << ",\"measured\":" << checks[i].value << ",\"ok\":" << (checks[i].ok() ? "true" : "false") << "}";
-      j << "],\"pass\":" << (pass ? "true" : "false") << "}\n";
-      auto write_text = [](const std::string& path, const std::string& content) {
-        std::ofstream f(path);
-        f << content;
-        f.close();
-        if (!f) throw std::runtime_error("cannot write the report '" + path + "'");
-      };
-      write_text(a.report + ".json", j.str());
+      so8t::report::Json j = so8t::report::Json::object();
+      j["in"] = a.in;
+      j["out"] = a.out;
+      j["type"] = a.type;
+      j["gate_stack"] = cfg.gate_stack;
+      j["qc_data"] = a.data;
+      j["qc_tokens"] = ntok;
+      j["qc_forward"] = "double";
+      j["baked_in_memory"] = so8t::report::to_json(c_mem);
+      j["baked_file"] = so8t::report::to_json(c_file);
+      j["baked_file_float_forward"] = so8t::report::to_json(c_f32);
+      if (cfg.gate_stack > 0) {
+        so8t::report::Json d = so8t::report::Json::object();
+        d["max"] = drift.max_error;
+        d["rms"] = drift.rms_error;
+        d["min_det"] = drift.min_determinant;
+        j["gate_drift"] = d;
+      }
+      so8t::report::Json targets = so8t::report::Json::array();
+      for (const Check& c : checks) {
+        so8t::report::Json t = so8t::report::Json::object();
+        t["what"] = c.what;
+        t["bound"] = c.bound;
+        t["measured"] = c.value;
+        t["ok"] = c.ok();
+        targets.push_back(t);
+      }
+      j["targets"] = targets;
+      j["pass"] = pass;
+      so8t::report::write_text_file(a.report + ".json", j.dump());
       std::ostringstream m;
       m.precision(4);
       m << "# so8t_bake QC: " << a.in << " -> " << a.out << " (" << a.type << ")\n\n"
@@ -294,7 +287,7 @@ int main(int argc, char** argv) {
         m << "| " << (c.what == "max |dz|" ? std::string("max abs dz") : c.what) << " | " << (c.upper ? "<= " : ">= ") << std::scientific << c.bound << " | " << c.value
           << " | " << (c.ok() ? "yes" : "**no**") << " |\n";
       m << "\nResult: " << (pass ? "pass" : "FAIL (no output file written)") << "\n";
-      write_text(a.report + ".md", m.str());
+      so8t::report::write_text_file(a.report + ".md", m.str());
     }
 
     if (!pass) {

@@ -151,8 +151,6 @@ Args parse(int argc, char** argv) {
   return a;
 }
 
-std::string load_eval_text(const std::string& src) { return model::load_held_out_text(src); }
-
 /// One model with its backend and inference state.
 struct Loaded {
   std::unique_ptr<model::LlamaModel> model;
@@ -280,7 +278,7 @@ int run_generate(const Args& a, Loaded& L) {
 }
 
 int run_perplexity(const Args& a, Loaded& L) {
-  const std::string text = load_eval_text(a.text);
+  const std::string text = model::load_held_out_text(a.text);
   std::vector<std::int32_t> tokens = tokenize(*L.model, text);
   if (tokens.size() > a.tokens) tokens.resize(a.tokens);
   const int n_ctx = a.ctx > 0 ? a.ctx : L.infer->n_ctx();
@@ -308,7 +306,7 @@ std::string stem(const std::string& path) {
 }
 
 int run_qc(const Args& a, Loaded& A, Loaded& B) {
-  const std::string text = load_eval_text(a.text);
+  const std::string text = model::load_held_out_text(a.text);
   const std::vector<std::int32_t> ta = tokenize(*A.model, text), tb = tokenize(*B.model, text);
   if (ta != tb) throw std::runtime_error("the two models tokenize the text differently; qc needs the same vocabulary");
   const int n_ctx = a.ctx > 0 ? a.ctx : std::min(A.infer->n_ctx(), B.infer->n_ctx());

@@ -16,7 +16,7 @@ for f in bake-f32.json bake-f16.json qc-f32-vs-q8_0.json qc-f32-vs-q4_k_m.json q
          qc-f32-vs-q4_k_m.md qc-f32-vs-q4_k_m.entropy.svg qc-f32-vs-q4_k_m.reliability_b.svg; do
   [[ -s "$out/flow/$f" ]] || { echo "ci.sh: report $f is missing"; exit 1; }
 done
-grep -q '"pass":true' "$out/flow/bake-f32.json" || { echo "ci.sh: bake-f32 QC did not pass"; exit 1; }
+grep -Eq '"pass": *true' "$out/flow/bake-f32.json" || { echo "ci.sh: bake-f32 QC did not pass"; exit 1; }
 grep -qa 'so8t.calibration.temperature' "$out/flow/model-q4_k_m.gguf" ||
   { echo "ci.sh: model-q4_k_m.gguf has no so8t.calibration.temperature"; exit 1; }
 

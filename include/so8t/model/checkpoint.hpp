@@ -44,6 +44,25 @@ inline std::vector<std::int64_t> gguf_shape(const ParamTensor& t) {
   return {std::int64_t(t.cols), std::int64_t(t.rows)};
 }
 
+/// llama.cpp's hyperparameter keys {arch}.* for a config (the unbaked checkpoint and the baked "llama" file
+/// write the same set), plus f64 copies so8t.rope_theta / so8t.norm_eps of the two f32 keys so that a
+/// reader recovers the exact values.
+inline void add_llama_hparams(gguf::Writer& w, const std::string& arch, const LlamaConfig& c) {
+  const std::string a = arch + ".";
+  w.add(a + "vocab_size", std::uint32_t(c.vocab));
+  w.add(a + "context_length", std::uint32_t(c.ctx));
+  w.add(a + "embedding_length", std::uint32_t(c.dim));
+  w.add(a + "block_count", std::uint32_t(c.n_layers));
+  w.add(a + "feed_forward_length", std::uint32_t(c.ffn));
+  w.add(a + "attention.head_count", std::uint32_t(c.n_heads));
+  w.add(a + "attention.head_count_kv", std::uint32_t(c.n_kv_heads));
+  w.add(a + "rope.dimension_count", std::uint32_t(c.head_dim()));
+  w.add(a + "rope.freq_base", float(c.rope_theta));
+  w.add(a + "attention.layer_norm_rms_epsilon", float(c.norm_eps));
+  w.add("so8t.rope_theta", c.rope_theta);
+  w.add("so8t.norm_eps", c.norm_eps);
+}
+
 /// Writes the checkpoint atomically (temp file + rename). `state` and `opt` may be null (model only).
 inline void save_checkpoint(const std::string& path, const LlamaConfig& c, const float* params,
                             const TrainState* state = nullptr, const AdamW<float>* opt = nullptr) {
@@ -53,20 +72,9 @@ inline void save_checkpoint(const std::string& path, const LlamaConfig& c, const
   w.add("general.architecture", a);
   w.add("general.name", std::string("so8t tiny llama with unbaked SO(8) gates"));
   w.add("general.file_type", std::uint32_t(0));  // all f32
-  w.add(a + ".vocab_size", std::uint32_t(c.vocab));
-  w.add(a + ".context_length", std::uint32_t(c.ctx));
-  w.add(a + ".embedding_length", std::uint32_t(c.dim));
-  w.add(a + ".block_count", std::uint32_t(c.n_layers));
-  w.add(a + ".feed_forward_length", std::uint32_t(c.ffn));
-  w.add(a + ".attention.head_count", std::uint32_t(c.n_heads));
-  w.add(a + ".attention.head_count_kv", std::uint32_t(c.n_kv_heads));
-  w.add(a + ".rope.dimension_count", std::uint32_t(c.head_dim()));
-  w.add(a + ".rope.freq_base", float(c.rope_theta));
-  w.add(a + ".attention.layer_norm_rms_epsilon", float(c.norm_eps));
+  add_llama_hparams(w, a, c);
   w.add("so8t.gate_stack", std::uint32_t(c.gate_stack));
   w.add("so8t.gates_baked", false);
-  w.add("so8t.rope_theta", c.rope_theta);  // f64 copies: a resumed run computes exactly the same
-  w.add("so8t.norm_eps", c.norm_eps);
   w.add("so8t.vocab", std::string("bytes 0..255, 256 = <s>, 257 = </s>"));
   const bool train = state != nullptr && opt != nullptr;
   if (train) {

@@ -30,6 +30,8 @@
 
 #include "so8t/errors.hpp"
 #include "so8t/gguf/gguf.hpp"
+#include "so8t/model/checkpoint.hpp"
+#include "so8t/model/gguf_llama.hpp"
 #include "so8t/model/llama_config.hpp"
 #include "so8t/model/llama_params.hpp"
 #include "so8t/quant/quantize.hpp"
@@ -89,21 +91,11 @@ inline void write_llama_gguf(const std::string& path, const LlamaConfig& cfg, co
   const std::uint32_t ftype = llama_ftype_for_matrix_type(matrix_type);
   if (params == nullptr) throw InvalidArgument("so8t::model::write_llama_gguf: null params");
   gguf::Writer w(path);
-  const std::string a = "llama.";
   w.add("general.architecture", std::string("llama"));
   w.add("general.name", name);
   w.add("general.file_type", ftype);
   w.add("general.quantization_version", std::uint32_t(2));
-  w.add(a + "context_length", std::uint32_t(cfg.ctx));
-  w.add(a + "embedding_length", std::uint32_t(cfg.dim));
-  w.add(a + "block_count", std::uint32_t(cfg.n_layers));
-  w.add(a + "feed_forward_length", std::uint32_t(cfg.ffn));
-  w.add(a + "attention.head_count", std::uint32_t(cfg.n_heads));
-  w.add(a + "attention.head_count_kv", std::uint32_t(cfg.n_kv_heads));
-  w.add(a + "attention.layer_norm_rms_epsilon", float(cfg.norm_eps));
-  w.add(a + "rope.freq_base", float(cfg.rope_theta));
-  w.add(a + "rope.dimension_count", std::uint32_t(cfg.head_dim()));
-  w.add(a + "vocab_size", std::uint32_t(cfg.vocab));
+  add_llama_hparams(w, "llama", cfg);  // + so8t.rope_theta / so8t.norm_eps (f64)
   std::vector<std::string> tokens;
   std::vector<std::int32_t> types;
   byte_vocab_pieces(cfg.vocab, tokens, types);
@@ -119,8 +111,6 @@ inline void write_llama_gguf(const std::string& path, const LlamaConfig& cfg, co
   w.add("so8t.baked_from", baked_from);
   w.add("so8t.gate_stack", std::uint32_t(cfg.gate_stack));
   w.add("so8t.gates_baked", true);
-  w.add("so8t.rope_theta", cfg.rope_theta);  // f64 copies of the two f32 keys
-  w.add("so8t.norm_eps", cfg.norm_eps);
   w.add("so8t.vocab", std::string("bytes 0..255 (space = U+2581 piece, id 32), 256 = <s>, 257 = </s>"));
   auto type_of = [&](const ParamTensor& t) { return t.kind == ParamKind::norm ? quant::Type::f32 : matrix_type; };
   for (const auto& t : layout.tensors)
@@ -144,57 +134,53 @@ struct LlamaGguf {
   std::string name;
 };
 
-/// Reads a "llama" GGUF with this model family's tensors (any tensor type so8t::quant decodes, converted to
-/// f32). Throws gguf::IoError / gguf::FormatError (unreadable, truncated, missing / mistyped key) or
-/// InvalidArgument (wrong architecture, missing tensor, wrong shape).
+/// Reads a "llama" GGUF into this model family's flat f32 layout (gate_stack 0; any tensor type so8t::quant
+/// decodes, dequantized). The file is opened and validated by LlamaModel::open (gguf_llama.hpp: every
+/// model-level check); additionally the RoPE must span the whole head (LlamaConfig has no partial RoPE) and
+/// the so8t.rope_theta / so8t.norm_eps f64 copies are used when present. Throws gguf::IoError /
+/// gguf::FormatError / ModelError / InvalidArgument.
 inline LlamaGguf read_llama_gguf(const std::string& path) {
-  const gguf::Reader r = gguf::Reader::open(path);
-  const gguf::Metadata& md = r.metadata();
-  const std::string arch = md.get<std::string>("general.architecture");
-  if (arch != "llama")
-    throw InvalidArgument("so8t::model::read_llama_gguf: '" + path + "' has architecture '" + arch +
-                          "', expected 'llama'");
+  const LlamaModel model = LlamaModel::open(path);
+  const LlamaHParams& hp = model.hparams();
+  const gguf::Metadata& md = model.reader().metadata();
+  if (hp.n_rot != hp.head_dim())
+    throw InvalidArgument("so8t::model::read_llama_gguf: '" + path + "' rotates " + std::to_string(hp.n_rot) + " of " +
+                          std::to_string(hp.head_dim()) + " head dimensions (partial RoPE is not supported here)");
   LlamaGguf m;
   LlamaConfig& c = m.cfg;
   c.gate_stack = 0;
-  c.ctx = int(md.get<std::uint32_t>("llama.context_length"));
-  c.dim = int(md.get<std::uint32_t>("llama.embedding_length"));
-  c.n_layers = int(md.get<std::uint32_t>("llama.block_count"));
-  c.ffn = int(md.get<std::uint32_t>("llama.feed_forward_length"));
-  c.n_heads = int(md.get<std::uint32_t>("llama.attention.head_count"));
-  c.n_kv_heads = md.find("llama.attention.head_count_kv") ? int(md.get<std::uint32_t>("llama.attention.head_count_kv"))
-                                                          : c.n_heads;
-  if (md.find("llama.vocab_size")) {
-    c.vocab = int(md.get<std::uint32_t>("llama.vocab_size"));
-  } else {
-    const gguf::Value* toks = md.find("tokenizer.ggml.tokens");
-    if (!toks) throw InvalidArgument("so8t::model::read_llama_gguf: '" + path + "' has neither llama.vocab_size nor tokenizer.ggml.tokens");
-    c.vocab = int(toks->size());
-  }
-  c.norm_eps = md.find("so8t.norm_eps") ? md.get<double>("so8t.norm_eps")
-                                        : double(md.get<float>("llama.attention.layer_norm_rms_epsilon"));
-  c.rope_theta = md.find("so8t.rope_theta") ? md.get<double>("so8t.rope_theta")
-                 : md.find("llama.rope.freq_base") ? double(md.get<float>("llama.rope.freq_base"))
-                                                   : 10000.0;
+  c.vocab = hp.n_vocab;
+  c.ctx = hp.n_ctx_train;
+  c.dim = hp.n_embd;
+  c.n_layers = hp.n_layer;
+  c.ffn = hp.n_ff;
+  c.n_heads = hp.n_head;
+  c.n_kv_heads = hp.n_head_kv;
+  c.norm_eps = md.find("so8t.norm_eps") ? md.get<double>("so8t.norm_eps") : double(hp.norm_eps);
+  c.rope_theta = md.find("so8t.rope_theta") ? md.get<double>("so8t.rope_theta") : double(hp.rope_base);
   if (md.find("general.file_type")) m.file_type = md.get<std::uint32_t>("general.file_type");
   if (md.find("general.name")) m.name = md.get<std::string>("general.name");
-  const ParamLayout layout = llama_layout(c);  // validates the hyperparameters
+  const ParamLayout layout = llama_layout(c);  // validates the hyperparameters for this model family
   m.params.assign(layout.total, 0.f);
-  for (const auto& t : layout.tensors) {
-    const gguf::TensorInfo* info = r.find_tensor(t.name);
-    if (!info) throw InvalidArgument("so8t::model::read_llama_gguf: '" + path + "' has no tensor '" + t.name + "'");
-    const auto want = gguf_shape(t);
-    bool ok = info->n_dims == want.size();
-    for (std::size_t i = 0; ok && i < want.size(); ++i) ok = info->ne[i] == want[i];
-    if (!ok) {
-      std::string ws = "[";
-      for (std::size_t i = 0; i < want.size(); ++i) ws += (i ? ", " : "") + std::to_string(want[i]);
-      throw InvalidArgument("so8t::model::read_llama_gguf: tensor '" + t.name + "' has shape " + info->shape_string() +
-                            ", expected " + ws + "]");
-    }
-    const gguf::TensorView v = r.tensor(t.name);
-    quant::dequantize(info->type, v.data, m.params.data() + t.offset, std::int64_t(t.rows), std::int64_t(t.cols));
+  auto load = [&](const WeightView& w, std::size_t offset) {
+    quant::dequantize(w.type, w.data, m.params.data() + offset, w.rows, w.cols);
+  };
+  load(model.token_embd(), layout.tok_embd);
+  for (int l = 0; l < c.n_layers; ++l) {
+    const LlamaLayerView& v = model.layers()[std::size_t(l)];
+    const LayerOffsets& o = layout.layers[std::size_t(l)];
+    load(v.attn_norm, o.attn_norm);
+    load(v.wq, o.wq);
+    load(v.wk, o.wk);
+    load(v.wv, o.wv);
+    load(v.wo, o.wo);
+    load(v.ffn_norm, o.ffn_norm);
+    load(v.w_gate, o.w1);
+    load(v.w_up, o.w3);
+    load(v.w_down, o.w2);
   }
+  load(model.output_norm(), layout.output_norm);
+  load(model.output(), layout.output);  // token_embd again when the file ties them
   return m;
 }
 

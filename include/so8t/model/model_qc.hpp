@@ -27,6 +27,7 @@
 #include "so8t/calib.hpp"
 #include "so8t/model/llama_infer.hpp"
 #include "so8t/model/perplexity.hpp"
+#include "so8t/report/calib_json.hpp"
 #include "so8t/report/json.hpp"
 
 namespace so8t::model {
@@ -187,34 +188,6 @@ inline report::Json to_json(const PerplexityResult& p) {
   return j;
 }
 
-inline report::Json to_json(const calib::CalibrationSummary& s) {
-  report::Json j = report::Json::object();
-  j["count"] = s.count;
-  j["accuracy"] = s.accuracy;
-  j["nll"] = s.nll;
-  j["brier"] = s.brier;
-  j["ece"] = s.uniform.ece;
-  j["rmsce"] = s.uniform.rmsce;
-  j["mce"] = s.uniform.mce;
-  j["ece_equal_mass"] = s.equal_mass.ece;
-  j["mean_entropy"] = s.mean_entropy;
-  return j;
-}
-
-inline report::Json to_json(const calib::SeriesStats& s) {
-  report::Json j = report::Json::object();
-  j["mean"] = s.mean;
-  j["std"] = s.std;
-  j["slope"] = s.slope;
-  j["lag1_autocorrelation"] = s.lag1_autocorrelation;
-  j["mean_abs_d1"] = s.mean_abs_d1;
-  j["rms_d1"] = s.rms_d1;
-  j["mean_abs_d2"] = s.mean_abs_d2;
-  j["rms_d2"] = s.rms_d2;
-  j["oscillation_index"] = s.oscillation_index;
-  return j;
-}
-
 inline report::Json to_json(const ModelQc& m, bool with_series) {
   report::Json j = report::Json::object();
   j["name"] = m.name;
@@ -224,13 +197,13 @@ inline report::Json to_json(const ModelQc& m, bool with_series) {
   c["temperature"] = m.calib.fit.temperature;
   c["temperature_converged"] = m.calib.fit.converged;
   c["fit_rows"] = m.calib.fit.count;
-  c["before"] = to_json(m.calib.before);
-  c["after"] = to_json(m.calib.after);
+  c["before"] = report::to_json(m.calib.before);
+  c["after"] = report::to_json(m.calib.after);
   j["calibration"] = c;
   report::Json s = report::Json::object();
   s["positions"] = m.stability.positions;
-  s["entropy"] = to_json(m.stability.entropy_stats);
-  s["max_logit"] = to_json(m.stability.max_logit_stats);
+  s["entropy"] = report::to_json(m.stability.entropy_stats);
+  s["max_logit"] = report::to_json(m.stability.max_logit_stats);
   report::Json d = report::Json::object();
   d["count"] = m.stability.drops.positions.size();
   d["positions"] = m.stability.drops.positions;
@@ -253,15 +226,7 @@ inline report::Json to_json(const QcReport& r, bool with_series = true) {
   j["window_rows"] = r.window_rows;
   j["long_positions"] = r.long_positions;
   j["long_stride"] = r.stride;
-  report::Json c = report::Json::object();
-  c["max_abs_diff"] = r.compare.max_abs_diff;
-  c["mean_abs_diff"] = r.compare.mean_abs_diff;
-  c["rms_diff"] = r.compare.rms_diff;
-  c["kl_mean"] = r.compare.kl_mean;
-  c["kl_max"] = r.compare.kl_max;
-  c["top1_agreement"] = r.compare.top1_agreement;
-  c["rows"] = r.compare.tokens;
-  j["logits_a_vs_b"] = c;
+  j["logits_a_vs_b"] = report::to_json(r.compare);
   j["ppl_rel_change"] = r.ppl_rel_change();
   j["a"] = to_json(r.a, with_series);
   j["b"] = to_json(r.b, with_series);
