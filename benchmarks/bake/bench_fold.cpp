@@ -17,7 +17,7 @@
 #include <random>
 #include <vector>
 
-#include "so8t/fold.hpp"
+#include "so8t/bake/fold.hpp"
 
 namespace {
 

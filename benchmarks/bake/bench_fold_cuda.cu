@@ -8,8 +8,8 @@
 #include <cstdio>
 #include <vector>
 
-#include "so8t/kernels/cuda_check.cuh"
-#include "so8t/kernels/fold.cuh"
+#include "so8t/base/cuda_check.cuh"
+#include "so8t/bake/fold.cuh"
 
 namespace {
 

@@ -7,7 +7,7 @@
 // 4 outlier columns (|x| = 8 in one row each), as LLM activations typically do.
 // Without a GPU it says so and exits 0.
 // int8_layer.cuh first: it keeps Eigen (pulled in by the host layer headers) in host-only mode.
-#include "so8t/kernels/int8_layer.cuh"
+#include "so8t/gemm/llm_int8.cuh"
 
 #include <cublasLt.h>
 #include <cublas_v2.h>
@@ -21,9 +21,9 @@
 #include <string>
 #include <vector>
 
-#include "so8t/kernels/int8_gemm.cuh"
-#include "so8t/kernels/int8_gemm_cublaslt.cuh"
-#include "so8t/kernels/qgemv.cuh"
+#include "so8t/gemm/int8_kernels.cuh"
+#include "so8t/gemm/int8_cublaslt.cuh"
+#include "so8t/gemm/qgemm.cuh"
 #include "so8t/quant/type.hpp"
 
 namespace {

@@ -36,16 +36,16 @@
 #include <vector>
 
 #include "so8t/calib.hpp"
-#include "so8t/model/bake.hpp"
-#include "so8t/model/checkpoint.hpp"
-#include "so8t/model/data.hpp"
-#include "so8t/model/llama_cpu.hpp"
-#include "so8t/model/llama_gguf_writer.hpp"
+#include "so8t/llm/pipeline/bake.hpp"
+#include "so8t/llm/model/checkpoint.hpp"
+#include "so8t/llm/io/text_data.hpp"
+#include "so8t/llm/train/llama_cpu.hpp"
+#include "so8t/llm/model/gguf_writer.hpp"
 #include "so8t/report/calib_json.hpp"
 
 namespace {
 
-using namespace so8t::model;
+using namespace so8t::llm;
 
 struct Args {
   std::string in, out, type = "f32", data = "kjv", docs = "line", report, name;

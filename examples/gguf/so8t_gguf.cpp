@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "so8t/gguf/reader.hpp"
-#include "so8t/half.hpp"
+#include "so8t/base/half.hpp"
 
 #if __has_include(<so8t/quant/quantize.hpp>)
 #  include <so8t/quant/quantize.hpp>

@@ -7,8 +7,8 @@
 #include <memory>
 #include <string>
 
-#include "so8t/model/gguf_llama.hpp"
-#include "so8t/model/llama_infer.hpp"
+#include "so8t/llm/model/gguf_model.hpp"
+#include "so8t/llm/infer/llama_infer.hpp"
 #include "so8t/offload/executor.hpp"
 
 namespace so8t_infer {
@@ -25,7 +25,7 @@ GpuProbe probe_gpu();
 /// Linear layers of a GGUF model on the GPU: quantized weights stay in their ggml format on the device
 /// (Q8_0 / Q4_K GEMV for up to 16 rows, dequantize + cuBLAS SGEMM otherwise; other types are dequantized
 /// to fp32 once at load). Activations cross in host memory per call.
-std::unique_ptr<so8t::model::LinearBackend> make_cuda_linear(const so8t::model::LlamaModel& model);
+std::unique_ptr<so8t::llm::LinearBackend> make_cuda_linear(const so8t::llm::LlamaModel& model);
 
 /// The LLM.int8 GPU backend for the offload executor (resident int8 layers, fp32 for skip-list layers).
 std::unique_ptr<so8t::offload::GpuBackend> make_cuda_int8();

@@ -1,8 +1,8 @@
 // infer_cuda.cu: the CUDA side of so8t_infer (infer_backend.hpp): device probe, the linear layers on the GPU
 // (so8t/kernels/llama_infer_cuda.cuh) and the LLM.int8 offload backend (offload_cuda.cuh). The CUDA kernel
 // headers come first: they keep Eigen in host-only mode for this translation unit.
-#include "so8t/kernels/llama_infer_cuda.cuh"
-#include "so8t/kernels/offload_cuda.cuh"
+#include "so8t/llm/infer/cuda_linear.cuh"
+#include "so8t/offload/executor.cuh"
 
 #include <memory>
 
@@ -34,7 +34,7 @@ GpuProbe probe_gpu() {
   return p;
 }
 
-std::unique_ptr<so8t::model::LinearBackend> make_cuda_linear(const so8t::model::LlamaModel& model) {
+std::unique_ptr<so8t::llm::LinearBackend> make_cuda_linear(const so8t::llm::LlamaModel& model) {
   return std::make_unique<so8t::cuda::CudaLinear>(model);
 }
 

@@ -7,7 +7,7 @@ namespace so8t_infer {
 
 GpuProbe probe_gpu() { return GpuProbe{}; }
 
-std::unique_ptr<so8t::model::LinearBackend> make_cuda_linear(const so8t::model::LlamaModel&) {
+std::unique_ptr<so8t::llm::LinearBackend> make_cuda_linear(const so8t::llm::LlamaModel&) {
   throw std::runtime_error("this so8t_infer was built without CUDA (configure with -DSO8T_ENABLE_CUDA=ON)");
 }
 

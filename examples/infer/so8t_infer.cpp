@@ -16,14 +16,14 @@
 #include <vector>
 
 #include "infer_backend.hpp"
-#include "so8t/model/data.hpp"
-#include "so8t/model/gguf_llama.hpp"
-#include "so8t/model/int8_backend.hpp"
-#include "so8t/model/llama_infer.hpp"
-#include "so8t/model/model_qc.hpp"
-#include "so8t/model/perplexity.hpp"
-#include "so8t/model/sampling.hpp"
-#include "so8t/model/spm_tokenizer.hpp"
+#include "so8t/llm/io/text_data.hpp"
+#include "so8t/llm/model/gguf_model.hpp"
+#include "so8t/llm/infer/int8_backend.hpp"
+#include "so8t/llm/infer/llama_infer.hpp"
+#include "so8t/llm/pipeline/qc.hpp"
+#include "so8t/llm/infer/perplexity.hpp"
+#include "so8t/llm/infer/sampling.hpp"
+#include "so8t/llm/model/spm_tokenizer.hpp"
 #include "so8t/report/json.hpp"
 
 namespace {
@@ -153,27 +153,27 @@ Args parse(int argc, char** argv) {
 
 /// One model with its backend and inference state.
 struct Loaded {
-  std::unique_ptr<model::LlamaModel> model;
-  std::unique_ptr<model::LinearBackend> linear;
+  std::unique_ptr<llm::LlamaModel> model;
+  std::unique_ptr<llm::LinearBackend> linear;
   std::unique_ptr<offload::GpuBackend> gpu_int8;
-  std::unique_ptr<model::LlamaInfer> infer;
+  std::unique_ptr<llm::LlamaInfer> infer;
   std::string device_line;
 };
 
 Loaded load(const std::string& path, const Args& a, const so8t_infer::GpuProbe& gpu, bool use_cuda, bool int8) {
   Loaded L;
   try {
-    L.model = std::make_unique<model::LlamaModel>(model::LlamaModel::open(path));
+    L.model = std::make_unique<llm::LlamaModel>(llm::LlamaModel::open(path));
   } catch (const std::exception& e) {
     throw std::runtime_error("cannot load model '" + path + "': " + e.what());
   }
-  model::InferOptions io;
+  llm::InferOptions io;
   io.kv_f16 = a.kv_f16;
   io.quantize_activations = a.act_quant;
   io.n_ctx = a.ctx;
-  L.infer = std::make_unique<model::LlamaInfer>(*L.model, io);
+  L.infer = std::make_unique<llm::LlamaInfer>(*L.model, io);
   if (int8) {
-    model::Int8BackendOptions o;
+    llm::Int8BackendOptions o;
     o.int8.threshold = float(a.threshold);
     o.max_tokens = L.infer->n_ctx();
     if (!a.cpu_mem.empty()) o.cpu_budget = parse_bytes(a.cpu_mem, "--cpu-mem");
@@ -193,13 +193,13 @@ Loaded load(const std::string& path, const Args& a, const so8t_infer::GpuProbe& 
       o.simulate_gpu_bytes = ~std::uint64_t(0) / 4;  // no budget given: every layer fits
       o.gpu_budget = offload::GpuBudget::fraction_of_free(1.0);
     }
-    auto b = std::make_unique<model::Int8Backend>(*L.model, o, L.gpu_int8.get());
+    auto b = std::make_unique<llm::Int8Backend>(*L.model, o, L.gpu_int8.get());
     if (!a.gpu_mem.empty() && b->map().count(offload::Device::cuda) == 0) {
-      const model::WeightView* first = L.model->matrices().front();
+      const llm::WeightView* first = L.model->matrices().front();
       throw offload::DoesNotFit("--gpu-mem " + a.gpu_mem + " (" + std::to_string(b->map().gpu_budget) +
                                 " bytes) holds none of the " + std::to_string(b->map().layers.size()) + " layers of '" + path +
                                 "': the workspace reserve alone is " + std::to_string(b->map().gpu_reserve) +
-                                " bytes and the first layer '" + model::module_name(first->name) + "' needs " +
+                                " bytes and the first layer '" + llm::module_name(first->name) + "' needs " +
                                 std::to_string(first->rows * first->cols + 4 * first->rows) + " more (int8 + row scales)");
     }
     std::printf("device map for %s:\n%s", path.c_str(), b->describe().c_str());
@@ -217,16 +217,16 @@ Loaded load(const std::string& path, const Args& a, const so8t_infer::GpuProbe& 
   return L;
 }
 
-std::vector<std::int32_t> tokenize(const model::LlamaModel& m, const std::string& text) {
-  const model::SpmTokenizer tok(m.vocab());
+std::vector<std::int32_t> tokenize(const llm::LlamaModel& m, const std::string& text) {
+  const llm::SpmTokenizer tok(m.vocab());
   return tok.encode(text, m.vocab().add_bos);
 }
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 int run_generate(const Args& a, Loaded& L) {
-  const model::LlamaModel& m = *L.model;
-  const model::SpmTokenizer tok(m.vocab());
+  const llm::LlamaModel& m = *L.model;
+  const llm::SpmTokenizer tok(m.vocab());
   std::vector<std::int32_t> prompt = tok.encode(a.prompt, m.vocab().add_bos);
   if (prompt.empty()) throw std::runtime_error("the prompt tokenizes to nothing");
   const int n_ctx = L.infer->n_ctx();
@@ -237,12 +237,12 @@ int run_generate(const Args& a, Loaded& L) {
   auto t0 = Clock::now();
   L.infer->eval(prompt.data(), int(prompt.size()), logits.data());
   const double t_prompt = seconds_since(t0);
-  model::SamplingOptions so;
+  llm::SamplingOptions so;
   so.temperature = a.temp;
   so.top_k = a.top_k;
   so.top_p = a.top_p;
   so.seed = a.seed;
-  model::Sampler sampler(so);
+  llm::Sampler sampler(so);
   std::vector<float> row(logits.end() - V, logits.end());
   std::string out;
   std::vector<std::int32_t> gen;
@@ -278,19 +278,19 @@ int run_generate(const Args& a, Loaded& L) {
 }
 
 int run_perplexity(const Args& a, Loaded& L) {
-  const std::string text = model::load_held_out_text(a.text);
+  const std::string text = llm::load_held_out_text(a.text);
   std::vector<std::int32_t> tokens = tokenize(*L.model, text);
   if (tokens.size() > a.tokens) tokens.resize(a.tokens);
   const int n_ctx = a.ctx > 0 ? a.ctx : L.infer->n_ctx();
   std::printf("perplexity: %zu tokens, n_ctx %d, %s\n", tokens.size(), n_ctx, L.device_line.c_str());
   const auto t0 = Clock::now();
-  const model::PerplexityResult p = model::perplexity(*L.infer, tokens, n_ctx, L.model->vocab().add_bos);
+  const llm::PerplexityResult p = llm::perplexity(*L.infer, tokens, n_ctx, L.model->vocab().add_bos);
   const double secs = seconds_since(t0);
   for (std::size_t i = 0; i < p.running_ppl.size(); ++i) std::printf("[%zu]%.4f,", i + 1, p.running_ppl[i]);
   std::printf("\nFinal estimate: PPL = %.4f +/- %.5f  (%lld scored tokens, %d chunks, %.2f s, %.0f tokens/s evaluated)\n", p.ppl,
               p.ppl_err, static_cast<long long>(p.count), p.chunks, secs, double(p.chunks) * n_ctx / secs);
   if (!a.json.empty()) {
-    report::Json j = model::to_json(p);
+    report::Json j = llm::to_json(p);
     j["model"] = a.model;
     j["device"] = L.device_line;
     j["seconds"] = secs;
@@ -306,11 +306,11 @@ std::string stem(const std::string& path) {
 }
 
 int run_qc(const Args& a, Loaded& A, Loaded& B) {
-  const std::string text = model::load_held_out_text(a.text);
+  const std::string text = llm::load_held_out_text(a.text);
   const std::vector<std::int32_t> ta = tokenize(*A.model, text), tb = tokenize(*B.model, text);
   if (ta != tb) throw std::runtime_error("the two models tokenize the text differently; qc needs the same vocabulary");
   const int n_ctx = a.ctx > 0 ? a.ctx : std::min(A.infer->n_ctx(), B.infer->n_ctx());
-  model::QcOptions o;
+  llm::QcOptions o;
   o.n_ctx = n_ctx;
   o.max_rows = a.rows;
   o.ppl_tokens = a.tokens;
@@ -330,13 +330,13 @@ int run_qc(const Args& a, Loaded& A, Loaded& B) {
   std::printf("qc: %s vs %s on %zu held-out tokens (n_ctx %d); a: %s; b: %s\n", a.model.c_str(), a.model_b.c_str(), ta.size(),
               n_ctx, A.device_line.c_str(), B.device_line.c_str());
   const auto t0 = Clock::now();
-  model::QcReport r = model::run_qc(*A.infer, *B.infer, eval, longt, o);
+  llm::QcReport r = llm::run_qc(*A.infer, *B.infer, eval, longt, o);
   r.a.name = a.name_a.empty() ? stem(a.model) : a.name_a;
   r.b.name = a.name_b.empty() ? stem(a.model_b) : a.name_b;
   r.a.path = a.model;
   r.b.path = a.model_b;
-  const auto files = model::write_qc_reports(r, a.report);
-  std::printf("%s", model::to_markdown(r, a.report).c_str());
+  const auto files = llm::write_qc_reports(r, a.report);
+  std::printf("%s", llm::to_markdown(r, a.report).c_str());
   std::printf("\nqc took %.1f s; reports:\n", seconds_since(t0));
   for (const auto& f : files) std::printf("  %s\n", f.c_str());
   int rc = 0;

@@ -21,12 +21,12 @@
 #include <optional>
 #include <string>
 
-#include "so8t/model/data.hpp"
-#include "so8t/model/gguf_llama.hpp"
-#include "so8t/model/llama_infer.hpp"
-#include "so8t/model/model_qc.hpp"
-#include "so8t/model/quantize_model.hpp"
-#include "so8t/model/spm_tokenizer.hpp"
+#include "so8t/llm/io/text_data.hpp"
+#include "so8t/llm/model/gguf_model.hpp"
+#include "so8t/llm/infer/llama_infer.hpp"
+#include "so8t/llm/pipeline/qc.hpp"
+#include "so8t/llm/pipeline/quantize.hpp"
+#include "so8t/llm/model/spm_tokenizer.hpp"
 
 namespace {
 
@@ -49,7 +49,7 @@ std::string one_line(std::string s) {
   return s;
 }
 
-std::string shape(const so8t::model::QuantizedTensor& t) {
+std::string shape(const so8t::llm::QuantizedTensor& t) {
   std::string s = "[";
   for (std::uint32_t i = 0; i < t.n_dims; ++i) s += (i ? ", " : "") + std::to_string(t.ne[i]);
   return s + "]";
@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
     if (type.empty()) throw UsageError("--type is required (q8_0, q4_k_m, q5_k_m, q6_k, q4_0, ...)");
     if (in == out) throw UsageError("--out must differ from --in");
     try {
-      so8t::model::parse_quant_target(type);
+      so8t::llm::parse_quant_target(type);
     } catch (const std::exception& e) {
       throw UsageError(e.what());
     }
@@ -110,27 +110,27 @@ int main(int argc, char** argv) {
     if (temperature && !calibrate.empty()) throw UsageError("--temperature and --calibrate exclude each other");
     std::string fit_line;
     if (!calibrate.empty()) {
-      const std::string text = so8t::model::load_held_out_text(calibrate);  // before any file is written
+      const std::string text = so8t::llm::load_held_out_text(calibrate);  // before any file is written
       const std::string tmp = out + ".uncalibrated";
       struct Remove {
         std::string path;
         ~Remove() { std::remove(path.c_str()); }
       } remove_tmp{tmp};
-      so8t::model::quantize_gguf(in, tmp, type, std::nullopt);
-      const so8t::model::LlamaModel m = so8t::model::LlamaModel::open(tmp);
-      std::vector<std::int32_t> tokens = so8t::model::SpmTokenizer(m.vocab()).encode(text, m.vocab().add_bos);
+      so8t::llm::quantize_gguf(in, tmp, type, std::nullopt);
+      const so8t::llm::LlamaModel m = so8t::llm::LlamaModel::open(tmp);
+      std::vector<std::int32_t> tokens = so8t::llm::SpmTokenizer(m.vocab()).encode(text, m.vocab().add_bos);
       if (tokens.size() > calibrate_tokens) tokens.erase(tokens.begin(), tokens.end() - std::ptrdiff_t(calibrate_tokens));
-      so8t::model::LlamaInfer inf(m);
+      so8t::llm::LlamaInfer inf(m);
       const int n_ctx = inf.n_ctx();
       const so8t::calib::TemperatureFit fit =
-          so8t::model::fit_model_temperature(inf, tokens, n_ctx, calibrate_tokens);
+          so8t::llm::fit_model_temperature(inf, tokens, n_ctx, calibrate_tokens);
       temperature = float(fit.temperature);
       fit_line = "  temperature fitted on " + std::to_string(fit.count) + " held-out tokens of '" + calibrate +
                  "': T = " + std::to_string(fit.temperature) + " (NLL " + std::to_string(fit.nll_at_one) + " -> " +
                  std::to_string(fit.nll) + (fit.converged ? "" : ", not converged") +
                  (fit.at_lower_bound || fit.at_upper_bound ? ", at a bound" : "") + ")\n";
     }
-    const so8t::model::QuantizeReport r = so8t::model::quantize_gguf(in, out, type, temperature);
+    const so8t::llm::QuantizeReport r = so8t::llm::quantize_gguf(in, out, type, temperature);
     std::printf("so8t_quantize: %s -> %s (%s, general.file_type %u)\n", in.c_str(), out.c_str(), r.target.name.c_str(),
                 r.target.ftype);
     std::printf("  %-28s %-14s %-6s %-6s %12s %12s\n", "tensor", "shape", "in", "out", "bytes in", "bytes out");

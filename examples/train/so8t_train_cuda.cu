@@ -1,11 +1,11 @@
 // so8t_train_cuda: so8t_train (the same options, loop, log and checkpoints: train_main.hpp) with the model on
-// the GPU (so8t::model::LlamaCuda, kernels/so8t/kernels/llama_cuda.cuh), plus a benchmark mode.
+// the GPU (so8t::llm::LlamaCuda, kernels/so8t/kernels/llama_cuda.cuh), plus a benchmark mode.
 //
 //   so8t_train_cuda [--device cuda|cpu] [so8t_train options]
 //   so8t_train_cuda --bench [--config small] [--batch 16] [--bench-steps 50] [--tf32] [--peak-tflops X]
 //
 // --device defaults to cuda when a GPU is present, else cpu (then it is so8t_train). The CUDA trainer
-// follows so8t::model::Trainer step by step (same init, batches, lambda and learning-rate schedules, clipping
+// follows so8t::llm::Trainer step by step (same init, batches, lambda and learning-rate schedules, clipping
 // and AdamW), so its checkpoints resume on either device. --bench times forward + backward + clip + AdamW on
 // random tokens and prints tokens/s and the model FLOPs utilisation: model FLOPs per token
 // = 6 * (parameters - token embedding) + 6 * n_layers * T * dim (causal attention scores and values, forward
@@ -18,12 +18,12 @@
 #include <string>
 #include <vector>
 
-#include "so8t/kernels/llama_cuda.cuh"
+#include "so8t/llm/train/llama_cuda.cuh"
 #include "train_main.hpp"
 
 namespace so8t_train {
 
-/// so8t::model::Trainer with the model on the GPU.
+/// so8t::llm::Trainer with the model on the GPU.
 class CudaTrainer {
  public:
   CudaTrainer(const LlamaConfig& cfg, const TrainOptions& opt) : opt_(opt), model_(cfg), rng_(opt.seed) {

@@ -1,6 +1,6 @@
 // train_main.hpp: the option parsing and the training loop of so8t_train (CPU, so8t_train.cpp) and
 // so8t_train_cuda (so8t_train_cuda.cu), shared so that both binaries behave the same. The loop is a template
-// over the trainer: so8t::model::Trainer (CPU) or CudaTrainer (so8t_train_cuda.cu), which offer step(),
+// over the trainer: so8t::llm::Trainer (CPU) or CudaTrainer (so8t_train_cuda.cu), which offer step(),
 // train_step(), evaluate(), save(), resume() and param_count(trainer).
 #pragma once
 
@@ -13,11 +13,11 @@
 #include <iostream>
 #include <string>
 
-#include "so8t/model/trainer.hpp"
+#include "so8t/llm/train/trainer.hpp"
 
 namespace so8t_train {
 
-using namespace so8t::model;
+using namespace so8t::llm;
 
 struct Args {
   std::string config = "tiny", data = "kjv", docs = "line", out = "so8t_tiny.gguf", resume, log = "so8t_train.jsonl";

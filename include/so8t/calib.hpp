@@ -8,7 +8,7 @@
 //   reliability_svg, write_reliability_svg  reliability diagram           so8t/calib/reliability_svg.hpp
 //   long_text_stability                     entropy / max-logit series    so8t/calib/stability.hpp
 //   drift_report                            per-layer SO(8) drift         so8t/calib/drift_report.hpp
-// CUDA reductions of the same quantities: kernels/so8t/kernels/calib.cuh.
+// CUDA reductions of the same quantities: kernels/so8t/calib/calib.cuh.
 #pragma once
 
 #include "so8t/calib/views.hpp"

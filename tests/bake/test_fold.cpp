@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "so8t/fold.hpp"
+#include "so8t/bake/fold.hpp"
 #include "support/oracles.hpp"
 
 namespace {

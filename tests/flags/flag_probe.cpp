@@ -5,7 +5,7 @@
 #include <cstring>
 #include <vector>
 
-#include "so8t/so8t.hpp"
+#include "so8t/so8.hpp"
 
 namespace {
 

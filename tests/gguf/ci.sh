@@ -25,8 +25,8 @@ flags=(-std=c++17 -g -I"$root/include" -I"$root/tests/gguf")
 echo "== building seed generator and fuzzer with $cxx"
 "$cxx" "${flags[@]}" -O1 "$root/tests/gguf/make_seeds.cpp" -o "$dir/make_seeds"
 "$dir/make_seeds" "$dir/seeds"
-if compgen -G "$root/../shared/testdata/gguf/*.gguf" >/dev/null; then
-  cp "$root"/../shared/testdata/gguf/*.gguf "$dir/seeds/"
+if compgen -G "$root/tests/data/gguf/*.gguf" >/dev/null; then
+  cp "$root"/tests/data/gguf/*.gguf "$dir/seeds/"
 fi
 "$cxx" "${flags[@]}" -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
   "$root/tests/gguf/fuzz_reader.cpp" -o "$dir/fuzz_reader"

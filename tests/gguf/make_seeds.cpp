@@ -1,5 +1,5 @@
 // Writes the handcrafted bad files of bad_cases.hpp, plus a few valid files, into a directory: the seed
-// corpus of fuzz_reader.cpp (ci.sh adds ../shared/testdata/gguf/*.gguf).
+// corpus of fuzz_reader.cpp (ci.sh adds tests/data/gguf/*.gguf).
 #include <cstdio>
 #include <fstream>
 #include <string>

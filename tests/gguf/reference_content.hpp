@@ -1,4 +1,4 @@
-// tests/gguf/reference_content.hpp: the content of ../shared/testdata/gguf/gguf-structure-align*.gguf as
+// tests/gguf/reference_content.hpp: the content of tests/data/gguf/gguf-structure-align*.gguf as
 // MANIFEST.md describes it, fed to so8t::gguf::Writer.
 //
 // Float tensors come from the manifest's formula v(i); the quantized tensors' bytes are sliced out of the
@@ -14,7 +14,7 @@
 
 #include "gguf_bytes.hpp"
 #include "so8t/gguf/writer.hpp"
-#include "so8t/half.hpp"
+#include "so8t/base/half.hpp"
 
 namespace so8t_test {
 
@@ -23,7 +23,7 @@ inline std::vector<std::uint8_t> read_all(const std::string& path) {
   return std::vector<std::uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-inline std::string reference_dir() { return std::string(SO8T_SHARED_DIR) + "/testdata/gguf/"; }
+inline std::string reference_dir() { return std::string(SO8T_TEST_DATA_DIR) + "/gguf/"; }
 
 struct ReferenceTensor {
   std::string name;

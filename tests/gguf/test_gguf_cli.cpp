@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kRef = std::string(SO8T_SHARED_DIR) + "/testdata/gguf/";
+const std::string kRef = std::string(SO8T_TEST_DATA_DIR) + "/gguf/";
 
 fs::path out_dir() {
   static const fs::path d = [] {

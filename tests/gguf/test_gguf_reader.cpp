@@ -15,7 +15,7 @@
 #include "bad_cases.hpp"
 #include "gguf_bytes.hpp"
 #include "so8t/gguf/reader.hpp"
-#include "so8t/half.hpp"
+#include "so8t/base/half.hpp"
 
 namespace fs = std::filesystem;
 using so8t::gguf::FormatError;
@@ -27,7 +27,7 @@ using so8t::quant::Type;
 
 namespace {
 
-const std::string kRefDir = std::string(SO8T_SHARED_DIR) + "/testdata/gguf/";
+const std::string kRefDir = std::string(SO8T_TEST_DATA_DIR) + "/gguf/";
 
 std::vector<std::uint8_t> slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

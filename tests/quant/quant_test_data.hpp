@@ -1,4 +1,4 @@
-// Loading the shared ggml test vectors (../shared/testdata/ggml, see its MANIFEST.md).
+// Loading the shared ggml test vectors (tests/data/ggml, see its MANIFEST.md).
 #pragma once
 
 #include <cstdint>
@@ -14,7 +14,7 @@
 
 namespace so8t_test {
 
-inline std::string ggml_vector_path(const std::string& file) { return std::string(SO8T_SHARED_DIR) + "/testdata/ggml/" + file; }
+inline std::string ggml_vector_path(const std::string& file) { return std::string(SO8T_TEST_DATA_DIR) + "/ggml/" + file; }
 
 inline std::vector<std::uint8_t> read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

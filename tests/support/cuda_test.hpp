@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "so8t/kernels/cuda_check.cuh"
+#include "so8t/base/cuda_check.cuh"
 
 #define SO8T_SKIP_WITHOUT_GPU()                                             \
   do {                                                                      \

@@ -9,7 +9,7 @@
 #include <cmath>
 #include <random>
 
-#include "so8t/so8t.hpp"
+#include "so8t/so8.hpp"
 
 namespace so8t_test {
 

@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "so8t/calib/scores.hpp"
-#include "so8t/config.hpp"
-#include "so8t/fp.hpp"
+#include "so8t/base/config.hpp"
+#include "so8t/base/fp.hpp"
 
 namespace so8t::calib {
 

@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "so8t/block_rotation.hpp"
-#include "so8t/drift.hpp"
-#include "so8t/errors.hpp"
-#include "so8t/mat8.hpp"
+#include "so8t/so8/block_rotation.hpp"
+#include "so8t/so8/drift.hpp"
+#include "so8t/base/errors.hpp"
+#include "so8t/so8/mat8.hpp"
 
 namespace so8t::calib {
 

@@ -14,7 +14,7 @@
 #include <string>
 
 #include "so8t/calib/binning.hpp"
-#include "so8t/errors.hpp"
+#include "so8t/base/errors.hpp"
 
 namespace so8t::calib {
 

@@ -22,8 +22,8 @@
 
 #include <math.h>
 
-#include "so8t/config.hpp"
-#include "so8t/fp.hpp"
+#include "so8t/base/config.hpp"
+#include "so8t/base/fp.hpp"
 
 namespace so8t::calib {
 

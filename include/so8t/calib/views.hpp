@@ -18,7 +18,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "so8t/errors.hpp"
+#include "so8t/base/errors.hpp"
 
 namespace so8t::calib {
 

@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "so8t/errors.hpp"
+#include "so8t/base/errors.hpp"
 
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__) && !defined(__CUDACC__)
 #  define SO8T_GEMM_X86 1

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <string>
 
-#include "so8t/errors.hpp"
+#include "so8t/base/errors.hpp"
 
 namespace so8t::gemm {
 

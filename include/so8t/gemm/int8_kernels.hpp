@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include "so8t/errors.hpp"
+#include "so8t/base/errors.hpp"
 #include "so8t/gemm/cpu_features.hpp"
 
 #if SO8T_GEMM_X86

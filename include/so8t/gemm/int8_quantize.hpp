@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "so8t/errors.hpp"
-#include "so8t/fp.hpp"
+#include "so8t/base/errors.hpp"
+#include "so8t/base/fp.hpp"
 
 namespace so8t::gemm {
 

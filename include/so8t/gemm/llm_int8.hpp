@@ -16,12 +16,12 @@
 #include <string>
 #include <vector>
 
-#include "so8t/errors.hpp"
-#include "so8t/fp.hpp"
+#include "so8t/base/errors.hpp"
+#include "so8t/base/fp.hpp"
 #include "so8t/gemm/fp32_gemm.hpp"
 #include "so8t/gemm/int8_kernels.hpp"
 #include "so8t/gemm/int8_quantize.hpp"
-#include "so8t/half.hpp"
+#include "so8t/base/half.hpp"
 
 namespace so8t::gemm {
 

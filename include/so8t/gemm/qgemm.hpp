@@ -16,10 +16,10 @@
 #include <thread>
 #include <vector>
 
-#include "so8t/errors.hpp"
+#include "so8t/base/errors.hpp"
 #include "so8t/gemm/cpu_features.hpp"
 #include "so8t/gemm/fp32_gemm.hpp"
-#include "so8t/half.hpp"
+#include "so8t/base/half.hpp"
 #include "so8t/quant/quantize.hpp"
 
 #if SO8T_GEMM_X86

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "so8t/errors.hpp"
+#include "so8t/base/errors.hpp"
 #include "so8t/gguf/error.hpp"
 #include "so8t/gguf/value.hpp"
 

@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "so8t/errors.hpp"
+#include "so8t/base/errors.hpp"
 #include "so8t/gguf/value_type.hpp"
 
 namespace so8t::gguf {

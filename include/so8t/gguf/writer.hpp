@@ -23,7 +23,7 @@
 #include <utility>
 #include <vector>
 
-#include "so8t/errors.hpp"
+#include "so8t/base/errors.hpp"
 #include "so8t/gguf/atomic_file.hpp"
 #include "so8t/gguf/checked_math.hpp"
 #include "so8t/gguf/format.hpp"

@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "so8t/errors.hpp"
+#include "so8t/base/errors.hpp"
 #include "so8t/gemm/llm_int8.hpp"
 #include "so8t/offload/planner.hpp"
 

@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "so8t/errors.hpp"
+#include "so8t/base/errors.hpp"
 #include "so8t/gemm/llm_int8.hpp"
 
 namespace so8t::offload {

@@ -9,7 +9,7 @@
 
 #include <cstdint>
 
-#include "so8t/config.hpp"
+#include "so8t/base/config.hpp"
 
 #if defined(__BYTE_ORDER__) && (__BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__)
 #  error "so8t/quant: ggml blocks are little-endian; big-endian hosts are not supported"

@@ -11,9 +11,9 @@
 #include <cstdint>
 #include <string>
 
-#include "so8t/config.hpp"
-#include "so8t/errors.hpp"
-#include "so8t/fp.hpp"
+#include "so8t/base/config.hpp"
+#include "so8t/base/errors.hpp"
+#include "so8t/base/fp.hpp"
 #include "so8t/quant/blocks.hpp"
 #include "so8t/quant/k_common.hpp"
 #include "so8t/quant/rounding.hpp"

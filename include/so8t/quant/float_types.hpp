@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <cstring>
 
-#include "so8t/config.hpp"
-#include "so8t/half.hpp"
+#include "so8t/base/config.hpp"
+#include "so8t/base/half.hpp"
 
 namespace so8t::quant {
 

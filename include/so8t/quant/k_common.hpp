@@ -8,8 +8,8 @@
 
 #include <cstdint>
 
-#include "so8t/config.hpp"
-#include "so8t/fp.hpp"
+#include "so8t/base/config.hpp"
+#include "so8t/base/fp.hpp"
 #include "so8t/quant/rounding.hpp"
 
 namespace so8t::quant::detail {

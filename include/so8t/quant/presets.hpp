@@ -23,7 +23,7 @@
 #include <string>
 #include <string_view>
 
-#include "so8t/errors.hpp"
+#include "so8t/base/errors.hpp"
 #include "so8t/quant/type.hpp"
 
 namespace so8t::quant {

@@ -6,8 +6,8 @@
 
 #include <cstdint>
 
-#include "so8t/config.hpp"
-#include "so8t/fp.hpp"
+#include "so8t/base/config.hpp"
+#include "so8t/base/fp.hpp"
 #include "so8t/quant/blocks.hpp"
 #include "so8t/quant/q4_0.hpp"
 #include "so8t/quant/rounding.hpp"

@@ -7,8 +7,8 @@
 
 #include <cstdint>
 
-#include "so8t/config.hpp"
-#include "so8t/fp.hpp"
+#include "so8t/base/config.hpp"
+#include "so8t/base/fp.hpp"
 #include "so8t/quant/blocks.hpp"
 #include "so8t/quant/k_common.hpp"
 #include "so8t/quant/rounding.hpp"

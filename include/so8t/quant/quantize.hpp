@@ -16,7 +16,7 @@
 #include <limits>
 #include <string>
 
-#include "so8t/errors.hpp"
+#include "so8t/base/errors.hpp"
 #include "so8t/quant/blocks.hpp"
 #include "so8t/quant/float_types.hpp"
 #include "so8t/quant/q4_0.hpp"

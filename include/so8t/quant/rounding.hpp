@@ -9,9 +9,9 @@
 
 #include <cstdint>
 
-#include "so8t/config.hpp"
-#include "so8t/fp.hpp"
-#include "so8t/half.hpp"
+#include "so8t/base/config.hpp"
+#include "so8t/base/fp.hpp"
+#include "so8t/base/half.hpp"
 
 namespace so8t::quant::detail {
 

@@ -12,7 +12,7 @@
 
 #include <cstdint>
 
-#include "so8t/fp.hpp"
+#include "so8t/base/fp.hpp"
 #include "so8t/quant/blocks.hpp"
 #include "so8t/quant/k_common.hpp"
 #include "so8t/quant/q4_k.hpp"

@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <string>
 
-#include "so8t/config.hpp"
-#include "so8t/errors.hpp"
+#include "so8t/base/config.hpp"
+#include "so8t/base/errors.hpp"
 
 namespace so8t::quant {
 

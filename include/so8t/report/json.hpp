@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "so8t/errors.hpp"
+#include "so8t/base/errors.hpp"
 
 namespace so8t::report {
 

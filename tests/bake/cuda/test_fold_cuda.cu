@@ -5,8 +5,8 @@
 #include <random>
 #include <vector>
 
-#include "so8t/fold.hpp"
-#include "so8t/kernels/fold.cuh"
+#include "so8t/bake/fold.hpp"
+#include "so8t/bake/fold.cuh"
 #include "support/cuda_test.hpp"
 
 namespace {

@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "so8t/gemm/int8_kernels.hpp"
-#include "so8t/kernels/int8_gemm.cuh"
-#include "so8t/kernels/int8_gemm_cublaslt.cuh"
-#include "so8t/kernels/qgemv.cuh"
+#include "so8t/gemm/int8_kernels.cuh"
+#include "so8t/gemm/int8_cublaslt.cuh"
+#include "so8t/gemm/qgemm.cuh"
 #include "so8t/quant/quantize.hpp"
 #include "support/cuda_test.hpp"
 

@@ -11,8 +11,8 @@
 #include <vector>
 
 // The CUDA headers first: they put Eigen (included by the host layer headers) in host-only mode.
-#include "so8t/kernels/int8_layer.cuh"
-#include "so8t/kernels/offload_cuda.cuh"
+#include "so8t/gemm/llm_int8.cuh"
+#include "so8t/offload/executor.cuh"
 #include "so8t/gemm/int8_quantize.hpp"
 #include "so8t/gemm/llm_int8.hpp"
 #include "so8t/offload/executor.hpp"

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "quant_test_data.hpp"
-#include "so8t/kernels/quant_kernels.cuh"
+#include "so8t/quant/quantize.cuh"
 #include "so8t/quant/quantize.hpp"
 #include "../../support/cuda_test.hpp"
 

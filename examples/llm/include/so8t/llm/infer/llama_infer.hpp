@@ -1,0 +1,634 @@
+// so8t/model/llama_infer.hpp: the forward pass of a llama GGUF with a KV cache, computing what llama.cpp
+// computes (tests/data/llama/MANIFEST.md, "What llama.cpp computes there"):
+//
+//   per layer: x += Wo attn(rope(Wq rms(x)), rope(Wk rms(x)), Wv rms(x));  x += Wd (silu(Wg rms(x)) * Wu rms(x))
+//   logits = Wout rms(x)     (rms(x) = x / sqrt(mean(x^2) + eps) * norm weight)
+//
+// RoPE in llama.cpp's "normal" mode: adjacent pairs (2j, 2j+1) of the first n_rot dims of each head turn
+// by pos * base^(-2j/n_rot) (theta built as ggml does: theta_scale = base^(-2/n_rot), theta *= theta_scale
+// per pair). Query head h reads K/V head h / (n_head / n_head_kv); scale 1/sqrt(head_dim); causal softmax
+// accumulated in f32. K (after RoPE) and V are rounded to fp16 like llama.cpp's default cache (kv_f16).
+// With quantize_activations the matrix products quantize each activation row to the weight's vec_dot type
+// (q8_0 for q8_0/q4_0, q8_K for the K-quants) and multiply block by block, as llama.cpp's CPU backend
+// does; q4_1/q5_0/q5_1 (no so8t vec_dot) use dequantized weights with the activations round-tripped
+// through q8_0. Plain float math (no bit-exactness target), single thread, valid without -ffast-math.
+#pragma once
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "so8t/base/errors.hpp"
+#include "so8t/gemm/cpu_features.hpp"
+#include "so8t/gemm/fp32_gemm.hpp"
+#include "so8t/base/half.hpp"
+#include "so8t/llm/model/gguf_model.hpp"
+#include "so8t/quant/dot.hpp"
+#include "so8t/quant/quantize.hpp"
+
+#if SO8T_GEMM_X86
+#  include <cpuid.h>
+#  include <immintrin.h>
+#endif
+
+namespace so8t::llm {
+
+struct InferOptions {
+  bool kv_f16 = true;                ///< round K (after RoPE) and V to fp16, like llama.cpp's default cache
+  bool quantize_activations = true;  ///< llama.cpp's vec_dot path; false: dequantized weights x f32 activations
+  int n_ctx = 0;                     ///< KV cache length; 0: hparams().n_ctx_train
+};
+
+/// y[m, w.rows] = x[m, w.cols] . W^T.
+class LinearBackend {
+ public:
+  virtual ~LinearBackend() = default;
+  virtual void matmul(const WeightView& w, const float* x, std::int64_t m, float* y) = 0;
+};
+
+namespace detail {
+
+#if SO8T_GEMM_X86
+/// fp16 bits -> float with the F16C instruction (exact, like quant::detail::from_fp16).
+__attribute__((target("avx2,fma,f16c"))) inline float h2f(std::uint16_t h) { return _cvtsh_ss(h); }
+
+__attribute__((target("avx2,fma,f16c"))) inline float hsum256(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+__attribute__((target("avx2,fma,f16c"))) inline std::int32_t hsum256_i32(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+  return _mm_cvtsi128_si32(s);
+}
+/// 16 int16 sums of adjacent u8 x s8 products (u < 128 here, so no saturation).
+__attribute__((target("avx2,fma,f16c"))) inline __m256i mul_u8_s8(__m256i u, __m256i s) { return _mm256_maddubs_epi16(u, s); }
+
+/// Q8_0 x Q8_0: per block the exact int32 sum, scaled by d_w * d_a (float order differs from the scalar).
+__attribute__((target("avx2,fma,f16c"))) inline __m256 q8_0_block_avx2(const quant::BlockQ8_0& w, const quant::BlockQ8_0& a,
+                                                                       __m256 acc) {
+  const __m256i qw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qs));
+  const __m256i qa = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs));
+  // |w| * (a * sign(w)): u8 x s8 (q8_0 levels are in [-127, 127]).
+  const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qa, qw));
+  const __m256 s = _mm256_cvtepi32_ps(_mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+  return _mm256_fmadd_ps(_mm256_set1_ps(h2f(w.d) * h2f(a.d)), s, acc);
+}
+__attribute__((target("avx2,fma,f16c"))) inline float dot_q8_0_q8_0_avx2(const quant::BlockQ8_0* w, const quant::BlockQ8_0* a,
+                                                                         std::int64_t nb) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  std::int64_t b = 0;
+  for (; b + 2 <= nb; b += 2) {
+    acc0 = q8_0_block_avx2(w[b], a[b], acc0);
+    acc1 = q8_0_block_avx2(w[b + 1], a[b + 1], acc1);
+  }
+  if (b < nb) acc0 = q8_0_block_avx2(w[b], a[b], acc0);
+  return hsum256(_mm256_add_ps(acc0, acc1));
+}
+
+/// Q4_0 x Q8_0: levels (q - 8).
+__attribute__((target("avx2,fma,f16c"))) inline __m256 q4_0_block_avx2(const quant::BlockQ4_0& w, const quant::BlockQ8_0& a,
+                                                                       __m256 acc) {
+  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w.qs));
+  const __m256i qq = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);  // bytes 0..15 low nibbles, 16..31 high
+  const __m256i qw = _mm256_sub_epi8(_mm256_and_si256(qq, _mm256_set1_epi8(0x0F)), _mm256_set1_epi8(8));
+  const __m256i qa = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs));
+  const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qa, qw));
+  const __m256 s = _mm256_cvtepi32_ps(_mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+  return _mm256_fmadd_ps(_mm256_set1_ps(h2f(w.d) * h2f(a.d)), s, acc);
+}
+__attribute__((target("avx2,fma,f16c"))) inline float dot_q4_0_q8_0_avx2(const quant::BlockQ4_0* w, const quant::BlockQ8_0* a,
+                                                                         std::int64_t nb) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  std::int64_t b = 0;
+  for (; b + 2 <= nb; b += 2) {
+    acc0 = q4_0_block_avx2(w[b], a[b], acc0);
+    acc1 = q4_0_block_avx2(w[b + 1], a[b + 1], acc1);
+  }
+  if (b < nb) acc0 = q4_0_block_avx2(w[b], a[b], acc0);
+  return hsum256(_mm256_add_ps(acc0, acc1));
+}
+
+/// Q4_K x Q8_K: exact int32 sums per super-block, then d_a * (d * sumi - dmin * summ).
+__attribute__((target("avx2,fma,f16c"))) inline float dot_q4_k_q8_k_avx2(const quant::BlockQ4K* w, const quant::BlockQ8K* a,
+                                                                    std::int64_t nb) {
+  const __m256i low = _mm256_set1_epi8(0x0F);
+  float sum = 0.0f;
+  for (std::int64_t b = 0; b < nb; ++b) {
+    // The eight 6-bit scales and mins (the packing quant::detail::get_scale_min_k4 reads), branch-free.
+    const std::uint8_t* ks = w[b].scales;
+    std::uint8_t sc[8], mn[8];
+    for (int j = 0; j < 4; ++j) {
+      sc[j] = ks[j] & 63;
+      mn[j] = ks[j + 4] & 63;
+      sc[j + 4] = static_cast<std::uint8_t>((ks[j + 8] & 0xF) | ((ks[j] >> 6) << 4));
+      mn[j + 4] = static_cast<std::uint8_t>((ks[j + 8] >> 4) | ((ks[j + 4] >> 6) << 4));
+    }
+    std::int32_t summ = 0;
+    for (int j = 0; j < 8; ++j) summ += std::int32_t(mn[j]) * (std::int32_t(a[b].bsums[2 * j]) + a[b].bsums[2 * j + 1]);
+    __m256i sumi = _mm256_setzero_si256();
+    for (int i = 0; i < 4; ++i) {
+      const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].qs + 32 * i));
+      const __m256i a0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[b].qs + 64 * i));
+      const __m256i a1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[b].qs + 64 * i + 32));
+      const __m256i p0 = mul_u8_s8(_mm256_and_si256(q, low), a0);
+      const __m256i p1 = mul_u8_s8(_mm256_and_si256(_mm256_srli_epi16(q, 4), low), a1);
+      sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p0, _mm256_set1_epi16(sc[2 * i])));
+      sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p1, _mm256_set1_epi16(sc[2 * i + 1])));
+    }
+    const float dw = h2f(w[b].d), dmin = h2f(w[b].dmin);
+    const float inner = dw * static_cast<float>(hsum256_i32(sumi)) - dmin * static_cast<float>(summ);
+    sum += a[b].d * inner;
+  }
+  return sum;
+}
+
+/// Q6_K x Q8_K: sum_k scale_k * <q6 - 32, a> = sum_k scale_k * <q6, a> - 32 * sum_k scale_k * bsum_k.
+__attribute__((target("avx2,fma,f16c"))) inline float dot_q6_k_q8_k_avx2(const quant::BlockQ6K* w, const quant::BlockQ8K* a,
+                                                                    std::int64_t nb) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
+  float sum = 0.0f;
+  for (std::int64_t b = 0; b < nb; ++b) {
+    std::int32_t smin = 0;
+    for (int k = 0; k < 16; ++k) smin += std::int32_t(w[b].scales[k]) * a[b].bsums[k];
+    __m256i sumi = _mm256_setzero_si256();
+    for (int h = 0; h < 2; ++h) {
+      const std::uint8_t* ql = w[b].ql + 64 * h;
+      const std::int8_t* sc = w[b].scales + 8 * h;
+      const std::int8_t* qa = a[b].qs + 128 * h;
+      const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
+      const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32));
+      const __m256i hb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].qh + 32 * h));
+      __m256i q[4];
+      q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(hb, m2), 4));
+      q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2), m2), 4));
+      q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 4), m2), 4));
+      q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 6), m2), 4));
+      for (int g = 0; g < 4; ++g) {
+        const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qa + 32 * g));
+        const __m256i p = mul_u8_s8(q[g], av);  // lanes 0..7: values 0..15 (scale 2g), 8..15: 16..31 (2g+1)
+        const __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[2 * g + 1]), _mm_set1_epi16(sc[2 * g]));
+        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, s));
+      }
+    }
+    const std::int32_t total = hsum256_i32(sumi) - 32 * smin;
+    sum += h2f(w[b].d) * a[b].d * static_cast<float>(total);
+  }
+  return sum;
+}
+
+/// Q8_K activations, byte for byte quant::quantize_row_q8_k_ref (max |x| with its first occurrence,
+/// iscale = -127 / max, round half to even, clamp at 127, d = 1 / iscale), eight lanes at a time.
+__attribute__((target("avx2,fma,f16c"))) inline void quantize_row_q8_k_avx2(const float* x, quant::BlockQ8K* y,
+                                                                            std::int64_t nb) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7), hi = _mm256_set1_epi32(127);
+  for (std::int64_t b = 0; b < nb; ++b) {
+    const float* xb = x + 256 * b;
+    quant::BlockQ8K& out = y[b];
+    __m256 vmax = _mm256_setzero_ps();
+    for (int j = 0; j < 256; j += 8) vmax = _mm256_max_ps(vmax, _mm256_andnot_ps(sign, _mm256_loadu_ps(xb + j)));
+    alignas(32) float lanes[8];
+    _mm256_store_ps(lanes, vmax);
+    float amax = 0.0f;
+    for (float l : lanes) amax = l > amax ? l : amax;
+    if (!(amax > 0.0f)) {  // all zero (or NaN, which the scalar quantizer also maps to zeros here)
+      std::memset(&out, 0, sizeof out);
+      continue;
+    }
+    float mx = 0.0f;
+    for (int j = 0; j < 256; ++j)
+      if (std::fabs(xb[j]) == amax) {
+        mx = xb[j];
+        break;
+      }
+    const float iscale = -127.0f / mx;
+    const __m256 vs = _mm256_set1_ps(iscale);
+    for (int j = 0; j < 256; j += 32) {
+      __m256i v[4];
+      for (int k = 0; k < 4; ++k) {
+        const __m256 p = _mm256_round_ps(_mm256_mul_ps(vs, _mm256_loadu_ps(xb + j + 8 * k)),
+                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        v[k] = _mm256_min_epi32(_mm256_cvtps_epi32(p), hi);
+      }
+      const __m256i p16 = _mm256_packs_epi16(_mm256_packs_epi32(v[0], v[1]), _mm256_packs_epi32(v[2], v[3]));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.qs + j), _mm256_permutevar8x32_epi32(p16, perm));
+    }
+    for (int k = 0; k < 16; ++k) {
+      int sum = 0;
+      for (int i = 0; i < 16; ++i) sum += out.qs[16 * k + i];
+      out.bsums[k] = static_cast<std::int16_t>(sum);
+    }
+    out.d = 1.0f / iscale;
+  }
+}
+
+/// y[r * ldy + n] = <w_n, x_r> for weight rows n0 <= n < n0 + nw (nw <= 4) and all m activation rows: four
+/// weight rows share each activation load (8 independent FMA chains). Each dot's summation order depends
+/// only on k, so a row gets the same value whatever m is (incremental decoding == one-shot).
+__attribute__((target("avx2,fma,f16c"))) inline void f32_rows_avx2(const float* w, std::int64_t k, std::int64_t n0, int nw,
+                                                              const float* x, std::int64_t m, float* y, std::int64_t ldy) {
+  const float* wr[4];
+  for (int i = 0; i < 4; ++i) wr[i] = w + (n0 + (i < nw ? i : 0)) * k;
+  for (std::int64_t r = 0; r < m; ++r) {
+    const float* xr = x + r * k;
+    __m256 a0[4], a1[4];
+    for (int i = 0; i < 4; ++i) a0[i] = a1[i] = _mm256_setzero_ps();
+    std::int64_t t = 0;
+    for (; t + 16 <= k; t += 16) {
+      const __m256 x0 = _mm256_loadu_ps(xr + t), x1 = _mm256_loadu_ps(xr + t + 8);
+      for (int i = 0; i < 4; ++i) {
+        a0[i] = _mm256_fmadd_ps(_mm256_loadu_ps(wr[i] + t), x0, a0[i]);
+        a1[i] = _mm256_fmadd_ps(_mm256_loadu_ps(wr[i] + t + 8), x1, a1[i]);
+      }
+    }
+    for (int i = 0; i < nw; ++i) {
+      float s = hsum256(_mm256_add_ps(a0[i], a1[i]));
+      for (std::int64_t u = t; u < k; ++u) s += wr[i][u] * xr[u];
+      y[r * ldy + n0 + i] = s;
+    }
+  }
+}
+
+/// out[j] = <q, k_j> * scale for j < len, k_j = k + j * stride (hd values each).
+__attribute__((target("avx2,fma,f16c"))) inline void attn_scores_avx2(const float* q, const float* k, std::int64_t stride,
+                                                                 int len, int hd, float scale, float* out) {
+  for (int j = 0; j < len; ++j) {
+    const float* kj = k + j * stride;
+    __m256 acc = _mm256_setzero_ps();
+    int d = 0;
+    for (; d + 8 <= hd; d += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(kj + d), acc);
+    float s = hsum256(acc);
+    for (; d < hd; ++d) s += q[d] * kj[d];
+    out[j] = s * scale;
+  }
+}
+
+/// out[d] += sum_j p[j] * v_j[d], v_j = v + j * stride.
+__attribute__((target("avx2,fma,f16c"))) inline void attn_values_avx2(const float* p, const float* v, std::int64_t stride,
+                                                                 int len, int hd, float* out) {
+  int d = 0;
+  for (; d + 32 <= hd; d += 32) {
+    __m256 a0 = _mm256_loadu_ps(out + d), a1 = _mm256_loadu_ps(out + d + 8);
+    __m256 a2 = _mm256_loadu_ps(out + d + 16), a3 = _mm256_loadu_ps(out + d + 24);
+    for (int j = 0; j < len; ++j) {
+      const float* vj = v + j * stride + d;
+      const __m256 pj = _mm256_set1_ps(p[j]);
+      a0 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj), a0);
+      a1 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj + 8), a1);
+      a2 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj + 16), a2);
+      a3 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj + 24), a3);
+    }
+    _mm256_storeu_ps(out + d, a0);
+    _mm256_storeu_ps(out + d + 8, a1);
+    _mm256_storeu_ps(out + d + 16, a2);
+    _mm256_storeu_ps(out + d + 24, a3);
+  }
+  for (; d < hd; ++d)
+    for (int j = 0; j < len; ++j) out[d] += p[j] * v[j * stride + d];
+}
+#endif
+
+inline void attn_scores(const float* q, const float* k, std::int64_t stride, int len, int hd, float scale, float* out,
+                        bool simd) {
+#if SO8T_GEMM_X86
+  if (simd) return attn_scores_avx2(q, k, stride, len, hd, scale, out);
+#endif
+  (void)simd;
+  for (int j = 0; j < len; ++j) {
+    const float* kj = k + j * stride;
+    float s = 0.0f;
+    for (int d = 0; d < hd; ++d) s += q[d] * kj[d];
+    out[j] = s * scale;
+  }
+}
+
+inline void attn_values(const float* p, const float* v, std::int64_t stride, int len, int hd, float* out, bool simd) {
+#if SO8T_GEMM_X86
+  if (simd) return attn_values_avx2(p, v, stride, len, hd, out);
+#endif
+  (void)simd;
+  for (int j = 0; j < len; ++j)
+    for (int d = 0; d < hd; ++d) out[d] += p[j] * v[j * stride + d];
+}
+
+inline bool has_avx2() {
+#if SO8T_GEMM_X86
+  // F16C through CPUID leaf 1 (ECX bit 29): clang's __builtin_cpu_supports does not know "f16c".
+  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && [] {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    return __get_cpuid(1, &a, &b, &c, &d) != 0 && (c & (1u << 29)) != 0;
+  }();
+  return ok;
+#else
+  return false;
+#endif
+}
+
+inline bool has_vec_dot(quant::Type t) {
+  using quant::Type;
+  return t == Type::q8_0 || t == Type::q4_0 || t == Type::q4_k || t == Type::q5_k || t == Type::q6_k;
+}
+
+/// One quantized weight row (n values) times one activation row already in vec_dot_type(t).
+inline float row_dot(quant::Type t, const void* w, const void* a, std::int64_t n, bool simd) {
+#if SO8T_GEMM_X86
+  if (simd) {
+    switch (t) {
+      case quant::Type::q8_0:
+        return dot_q8_0_q8_0_avx2(static_cast<const quant::BlockQ8_0*>(w), static_cast<const quant::BlockQ8_0*>(a), n / 32);
+      case quant::Type::q4_0:
+        return dot_q4_0_q8_0_avx2(static_cast<const quant::BlockQ4_0*>(w), static_cast<const quant::BlockQ8_0*>(a), n / 32);
+      case quant::Type::q4_k:
+        return dot_q4_k_q8_k_avx2(static_cast<const quant::BlockQ4K*>(w), static_cast<const quant::BlockQ8K*>(a), n / 256);
+      case quant::Type::q6_k:
+        return dot_q6_k_q8_k_avx2(static_cast<const quant::BlockQ6K*>(w), static_cast<const quant::BlockQ8K*>(a), n / 256);
+      default: break;
+    }
+  }
+#else
+  (void)simd;
+#endif
+  return quant::vec_dot(t, w, a, n);
+}
+
+}  // namespace detail
+
+/// The built-in CPU backend: fp32 weights through AVX2 dots (Eigen without AVX2), quantized weights
+/// through vec_dot on quantized activations (InferOptions::quantize_activations) or through a dequantized
+/// fp32 copy, made once per weight and kept (keyed by the weight's data pointer: use one CpuLinear per
+/// loaded model).
+class CpuLinear : public LinearBackend {
+ public:
+  explicit CpuLinear(bool quantize_activations = true, bool allow_simd = true)
+      : quantize_(quantize_activations), simd_(allow_simd && detail::has_avx2()) {}
+
+  void matmul(const WeightView& w, const float* x, std::int64_t m, float* y) override {
+    if (m <= 0) return;
+    const std::int64_t N = w.rows, K = w.cols;
+    if (w.type == quant::Type::f32) return f32_matmul(static_cast<const float*>(w.data), N, K, x, m, y);
+    if (quantize_ && detail::has_vec_dot(w.type)) {
+      const quant::Type at = quant::vec_dot_type(w.type);
+      const std::size_t arow = quant::row_bytes(at, K), wrow = quant::row_bytes(w.type, K);
+      act_.resize(arow * static_cast<std::size_t>(m));
+#if SO8T_GEMM_X86
+      if (simd_ && at == quant::Type::q8_k)
+        detail::quantize_row_q8_k_avx2(x, reinterpret_cast<quant::BlockQ8K*>(act_.data()), m * (K / 256));
+      else
+#endif
+        quant::quantize(at, x, act_.data(), m, K);
+      const auto* wb = static_cast<const std::uint8_t*>(w.data);
+      // Tiles of up to 16 activation rows against each weight row in turn: the weight row stays in L1 while
+      // the tile's rows (at most 16 x 1.06 K bytes) stay in L1/L2, instead of streaming the whole matrix once
+      // per activation row. Every output is the same single row_dot either way.
+      constexpr std::int64_t kTile = 16;
+      for (std::int64_t r0 = 0; r0 < m; r0 += kTile) {
+        const std::int64_t r1 = std::min(m, r0 + kTile);
+        for (std::int64_t n = 0; n < N; ++n) {
+          const std::uint8_t* wr = wb + wrow * static_cast<std::size_t>(n);
+          for (std::int64_t r = r0; r < r1; ++r)
+            y[r * N + n] = detail::row_dot(w.type, wr, act_.data() + arow * static_cast<std::size_t>(r), K, simd_);
+        }
+      }
+      return;
+    }
+    // Dequantized fp32 copy of the weight (cached by data pointer).
+    std::vector<float>& wf = dequant_[w.data];
+    if (wf.empty()) {
+      wf.resize(static_cast<std::size_t>(N * K));
+      quant::dequantize(w.type, w.data, wf.data(), N, K);
+    }
+    const bool q8_round_trip = quantize_ && w.type != quant::Type::f16 && w.type != quant::Type::bf16 && K % 32 == 0;
+    if (q8_round_trip) {  // q4_1/q5_0/q5_1: activations through q8_0 as llama.cpp quantizes them (q8_1 ~ q8_0 levels)
+      xq_.resize(static_cast<std::size_t>(m * K));
+      act_.resize(quant::row_bytes(quant::Type::q8_0, K) * static_cast<std::size_t>(m));
+      quant::quantize(quant::Type::q8_0, x, act_.data(), m, K);
+      quant::dequantize(quant::Type::q8_0, act_.data(), xq_.data(), m, K);
+      return f32_matmul(wf.data(), N, K, xq_.data(), m, y);
+    }
+    f32_matmul(wf.data(), N, K, x, m, y);
+  }
+
+ private:
+  void f32_matmul(const float* w, std::int64_t N, std::int64_t K, const float* x, std::int64_t m, float* y) {
+#if SO8T_GEMM_X86
+    if (simd_) {  // for any m: every row then gets the same sums whatever the batch (incremental == one-shot)
+      for (std::int64_t n = 0; n < N; n += 4)
+        detail::f32_rows_avx2(w, K, n, static_cast<int>(std::min<std::int64_t>(4, N - n)), x, m, y, N);
+      return;
+    }
+#endif
+    gemm::gemm_f32(x, m, K, w, N, y);
+  }
+
+  bool quantize_, simd_;
+  std::vector<std::uint8_t> act_;
+  std::vector<float> xq_;
+  std::unordered_map<const void*, std::vector<float>> dequant_;
+};
+
+class LlamaInfer {
+ public:
+  explicit LlamaInfer(const LlamaModel& model, InferOptions options = {})
+      : model_(&model), opt_(options), cpu_(options.quantize_activations) {
+    const LlamaHParams& hp = model.hparams();
+    if (opt_.n_ctx < 0) throw InvalidArgument("so8t::llm::LlamaInfer: n_ctx = " + std::to_string(opt_.n_ctx) + " < 0");
+    n_ctx_ = opt_.n_ctx > 0 ? opt_.n_ctx : hp.n_ctx_train;
+    kv_dim_ = hp.n_head_kv * hp.head_dim();
+    // The K/V caches ([pos][kv_dim] per layer) grow with n_past, so a file claiming a huge context costs
+    // nothing until that many tokens are evaluated.
+    k_cache_.resize(static_cast<std::size_t>(hp.n_layer));
+    v_cache_.resize(static_cast<std::size_t>(hp.n_layer));
+    // RoPE inverse frequencies as ggml builds them: theta_scale^j, multiplied up in float.
+    const float theta_scale = std::pow(hp.rope_base, -2.0f / static_cast<float>(hp.n_rot));
+    inv_freq_.resize(static_cast<std::size_t>(hp.n_rot / 2));
+    float t = 1.0f;
+    for (float& f : inv_freq_) {
+      f = t;
+      t *= theta_scale;
+    }
+    backend_ = &cpu_;
+  }
+  LlamaInfer(const LlamaInfer&) = delete;
+  LlamaInfer& operator=(const LlamaInfer&) = delete;
+
+  /// Null: the built-in CpuLinear. The backend must outlive its use here.
+  void set_backend(LinearBackend* b) { backend_ = b ? b : &cpu_; }
+  void reset() { n_past_ = 0; }
+  int n_past() const noexcept { return n_past_; }
+  int n_ctx() const noexcept { return n_ctx_; }
+  const LlamaModel& model() const noexcept { return *model_; }
+  const InferOptions& options() const noexcept { return opt_; }
+
+  /// Appends n tokens at positions n_past() .. n_past() + n - 1; writes logits [n, n_vocab] row-major
+  /// when `logits` is non-null.
+  void eval(const std::int32_t* tokens, int n, float* logits) {
+    const LlamaHParams& hp = model_->hparams();
+    if (n <= 0) {
+      if (n == 0) return;
+      throw InvalidArgument("so8t::llm::LlamaInfer::eval: n = " + std::to_string(n) + " < 0");
+    }
+    if (tokens == nullptr) throw InvalidArgument("so8t::llm::LlamaInfer::eval: null tokens");
+    if (static_cast<std::int64_t>(n_past_) + n > n_ctx_)
+      throw InvalidArgument("so8t::llm::LlamaInfer::eval: n_past " + std::to_string(n_past_) + " + " + std::to_string(n) +
+                            " tokens exceeds n_ctx " + std::to_string(n_ctx_));
+    for (int i = 0; i < n; ++i)
+      if (tokens[i] < 0 || tokens[i] >= hp.n_vocab)
+        throw InvalidArgument("so8t::llm::LlamaInfer::eval: token id " + std::to_string(tokens[i]) + " at index " +
+                              std::to_string(i) + " is outside [0, " + std::to_string(hp.n_vocab) + ")");
+
+    const int E = hp.n_embd, hd = hp.head_dim(), H = hp.n_head, Hkv = hp.n_head_kv, F = hp.n_ff;
+    const std::size_t ne = static_cast<std::size_t>(n);
+    x_.resize(ne * E);
+    xn_.resize(ne * E);
+    q_.resize(ne * H * hd);
+    k_.resize(ne * kv_dim_);
+    v_.resize(ne * kv_dim_);
+    att_.resize(ne * H * hd);
+    tmp_.resize(ne * E);
+    g_.resize(ne * F);
+    u_.resize(ne * F);
+    scores_.resize(static_cast<std::size_t>(n_past_ + n));
+    const std::size_t cache_len = static_cast<std::size_t>(n_past_ + n) * static_cast<std::size_t>(kv_dim_);
+    for (std::size_t il = 0; il < k_cache_.size(); ++il) {
+      if (k_cache_[il].size() < cache_len) k_cache_[il].resize(cache_len);
+      if (v_cache_[il].size() < cache_len) v_cache_[il].resize(cache_len);
+    }
+
+    // Embedding rows, dequantized exactly.
+    const WeightView& te = model_->token_embd();
+    const std::size_t trow = quant::row_bytes(te.type, E);
+    for (int i = 0; i < n; ++i)
+      quant::dequantize(te.type, static_cast<const std::uint8_t*>(te.data) + trow * static_cast<std::size_t>(tokens[i]),
+                        x_.data() + static_cast<std::size_t>(i) * E, 1, E);
+
+    rope_table(n);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    const int group = H / Hkv;
+    for (int il = 0; il < hp.n_layer; ++il) {
+      const LlamaLayerView& L = model_->layers()[static_cast<std::size_t>(il)];
+      rms_norm(x_.data(), static_cast<const float*>(L.attn_norm.data), n, E, xn_.data());
+      backend_->matmul(L.wq, xn_.data(), n, q_.data());
+      backend_->matmul(L.wk, xn_.data(), n, k_.data());
+      backend_->matmul(L.wv, xn_.data(), n, v_.data());
+      float* kc = k_cache_[static_cast<std::size_t>(il)].data();
+      float* vc = v_cache_[static_cast<std::size_t>(il)].data();
+      for (int i = 0; i < n; ++i) {
+        const int pos = n_past_ + i;
+        float* qi = q_.data() + static_cast<std::size_t>(i) * H * hd;
+        float* ki = k_.data() + static_cast<std::size_t>(i) * kv_dim_;
+        const float* cs = rope_cs_.data() + static_cast<std::size_t>(i) * inv_freq_.size() * 2;
+        for (int h = 0; h < H; ++h) rope(qi + h * hd, cs);
+        for (int h = 0; h < Hkv; ++h) rope(ki + h * hd, cs);
+        float* kdst = kc + static_cast<std::size_t>(pos) * kv_dim_;
+        float* vdst = vc + static_cast<std::size_t>(pos) * kv_dim_;
+        const float* vi = v_.data() + static_cast<std::size_t>(i) * kv_dim_;
+        for (int d = 0; d < kv_dim_; ++d) {
+          kdst[d] = opt_.kv_f16 ? round_f16(ki[d]) : ki[d];
+          vdst[d] = opt_.kv_f16 ? round_f16(vi[d]) : vi[d];
+        }
+      }
+      // Causal attention per query row and head.
+      for (int i = 0; i < n; ++i) {
+        const int len = n_past_ + i + 1;
+        for (int h = 0; h < H; ++h) {
+          const float* qh = q_.data() + (static_cast<std::size_t>(i) * H + h) * hd;
+          const int kvh = h / group;
+          float* sc = scores_.data();
+          detail::attn_scores(qh, kc + kvh * hd, kv_dim_, len, hd, scale, sc, simd_);
+          const float mx = *std::max_element(sc, sc + len);
+          float sum = 0.0f;
+          for (int j = 0; j < len; ++j) {
+            sc[j] = std::exp(sc[j] - mx);
+            sum += sc[j];
+          }
+          const float inv = 1.0f / sum;
+          float* out = att_.data() + (static_cast<std::size_t>(i) * H + h) * hd;
+          std::fill(out, out + hd, 0.0f);
+          detail::attn_values(sc, vc + kvh * hd, kv_dim_, len, hd, out, simd_);
+          for (int d = 0; d < hd; ++d) out[d] *= inv;
+        }
+      }
+      backend_->matmul(L.wo, att_.data(), n, tmp_.data());
+      for (std::size_t t = 0; t < ne * E; ++t) x_[t] += tmp_[t];
+
+      rms_norm(x_.data(), static_cast<const float*>(L.ffn_norm.data), n, E, xn_.data());
+      backend_->matmul(L.w_gate, xn_.data(), n, g_.data());
+      backend_->matmul(L.w_up, xn_.data(), n, u_.data());
+      for (std::size_t t = 0; t < ne * F; ++t) {
+        const float a = g_[t];
+        g_[t] = a / (1.0f + std::exp(-a)) * u_[t];
+      }
+      backend_->matmul(L.w_down, g_.data(), n, tmp_.data());
+      for (std::size_t t = 0; t < ne * E; ++t) x_[t] += tmp_[t];
+    }
+    n_past_ += n;
+    if (logits == nullptr) return;
+    rms_norm(x_.data(), static_cast<const float*>(model_->output_norm().data), n, E, xn_.data());
+    backend_->matmul(model_->output(), xn_.data(), n, logits);
+  }
+
+ private:
+  static float round_f16(float v) { return fp16_bits_to_fp32(fp32_to_fp16_bits(v)); }
+
+  /// ggml's rms_norm (sum of squares in double) followed by the elementwise norm weight.
+  void rms_norm(const float* x, const float* w, int n, int E, float* y) const {
+    const float eps = model_->hparams().norm_eps;
+    for (int i = 0; i < n; ++i) {
+      const float* xi = x + static_cast<std::size_t>(i) * E;
+      float* yi = y + static_cast<std::size_t>(i) * E;
+      double ss = 0.0;
+      for (int d = 0; d < E; ++d) ss += static_cast<double>(xi[d]) * xi[d];
+      const float mean = static_cast<float>(ss / E);
+      const float s = 1.0f / std::sqrt(mean + eps);
+      for (int d = 0; d < E; ++d) yi[d] = (xi[d] * s) * w[d];
+    }
+  }
+
+  /// NORMAL-mode RoPE on one head vector: pairs (2j, 2j+1), j < n_rot / 2.
+  /// cos/sin of every rotated pair for positions n_past .. n_past + n - 1 (shared by all heads and layers).
+  void rope_table(int n) {
+    const std::size_t half = inv_freq_.size();
+    rope_cs_.resize(static_cast<std::size_t>(n) * half * 2);
+    for (int i = 0; i < n; ++i)
+      for (std::size_t j = 0; j < half; ++j) {
+        const float theta = static_cast<float>(n_past_ + i) * inv_freq_[j];
+        rope_cs_[(static_cast<std::size_t>(i) * half + j) * 2] = std::cos(theta);
+        rope_cs_[(static_cast<std::size_t>(i) * half + j) * 2 + 1] = std::sin(theta);
+      }
+  }
+
+  void rope(float* v, const float* cs) const {
+    for (std::size_t j = 0; j < inv_freq_.size(); ++j) {
+      const float c = cs[2 * j], s = cs[2 * j + 1];
+      const float a = v[2 * j], b = v[2 * j + 1];
+      v[2 * j] = a * c - b * s;
+      v[2 * j + 1] = a * s + b * c;
+    }
+  }
+
+  const LlamaModel* model_;
+  InferOptions opt_;
+  CpuLinear cpu_;
+  LinearBackend* backend_ = nullptr;
+  bool simd_ = detail::has_avx2();
+  int n_ctx_ = 0, n_past_ = 0, kv_dim_ = 0;
+  std::vector<float> inv_freq_, rope_cs_;
+  std::vector<std::vector<float>> k_cache_, v_cache_;
+  std::vector<float> x_, xn_, q_, k_, v_, att_, tmp_, g_, u_, scores_;
+};
+
+}  // namespace so8t::llm

@@ -1,0 +1,313 @@
+// so8t/model/gguf_llama.hpp: a plain llama GGUF (general.architecture "llama") opened for inference.
+//
+// Keys and tensor names as in tests/data/llama/MANIFEST.md ("llama.*", "tokenizer.ggml.*";
+// ggml shape [ne0, ne1] = [in, out]). gguf::Reader validates the container; this adds the model-level
+// checks (hyperparameters, every tensor's shape and type, the vocabulary) and throws ModelError naming
+// the key or tensor with what was expected and what was found. Weights stay in the mapped file.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "so8t/base/errors.hpp"
+#include "so8t/gguf/reader.hpp"
+#include "so8t/quant/type.hpp"
+
+namespace so8t::llm {
+
+/// A GGUF file that is a valid container but not a usable llama model (missing key or tensor, wrong
+/// shape or type, bad vocabulary).
+class ModelError : public InvalidArgument {
+ public:
+  using InvalidArgument::InvalidArgument;
+};
+
+struct LlamaHParams {
+  int n_vocab = 0, n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, n_ff = 0, n_ctx_train = 0, n_rot = 0;
+  float norm_eps = 1e-5f, rope_base = 10000.0f;
+  int head_dim() const { return n_head > 0 ? n_embd / n_head : 0; }
+};
+
+/// One weight tensor inside the mapped file: rows = ne1 (output features), cols = ne0 (input features).
+struct WeightView {
+  std::string name;
+  quant::Type type = quant::Type::f32;
+  std::int64_t rows = 0, cols = 0;
+  const void* data = nullptr;
+  std::size_t bytes = 0;
+};
+
+struct LlamaLayerView {
+  WeightView attn_norm, wq, wk, wv, wo, ffn_norm, w_gate, w_up, w_down;
+};
+
+struct Vocab {
+  std::string model;
+  std::vector<std::string> tokens;
+  std::vector<float> scores;
+  std::vector<std::int32_t> types;  ///< llama.cpp token types: 1 normal, 2 unknown, 3 control, 4 user, 6 byte
+  std::int32_t bos = -1, eos = -1, unk = -1;
+  bool add_bos = true, add_space_prefix = true;
+};
+
+namespace detail {
+
+inline bool is_weight_type_supported(quant::Type t) {
+  switch (t) {
+    case quant::Type::f32: case quant::Type::f16: case quant::Type::bf16: case quant::Type::q8_0:
+    case quant::Type::q4_0: case quant::Type::q4_1: case quant::Type::q5_0: case quant::Type::q5_1:
+    case quant::Type::q4_k: case quant::Type::q5_k: case quant::Type::q6_k:
+      return true;
+    default:
+      return false;
+  }
+}
+
+/// An integer metadata value of any integer GGUF type; `fallback` when absent and not required.
+inline std::int64_t meta_int(const gguf::Metadata& md, const std::string& key, bool required, std::int64_t fallback) {
+  const gguf::Value* v = md.find(key);
+  if (!v) {
+    if (required) throw ModelError("so8t::llm: required key '" + key + "' is missing");
+    return fallback;
+  }
+  using gguf::ValueType;
+  switch (v->type()) {
+    case ValueType::u8: return v->as<std::uint8_t>();
+    case ValueType::i8: return v->as<std::int8_t>();
+    case ValueType::u16: return v->as<std::uint16_t>();
+    case ValueType::i16: return v->as<std::int16_t>();
+    case ValueType::u32: return v->as<std::uint32_t>();
+    case ValueType::i32: return v->as<std::int32_t>();
+    case ValueType::i64: return v->as<std::int64_t>();
+    case ValueType::u64: {
+      const std::uint64_t u = v->as<std::uint64_t>();
+      if (u > std::uint64_t(INT32_MAX)) throw ModelError("so8t::llm: key '" + key + "' = " + std::to_string(u) + " is too large");
+      return static_cast<std::int64_t>(u);
+    }
+    default:
+      throw ModelError("so8t::llm: key '" + key + "' must be an integer, found " + std::string(gguf::value_type_name(v->type())));
+  }
+}
+
+inline float meta_float(const gguf::Metadata& md, const std::string& key, bool required, float fallback) {
+  const gguf::Value* v = md.find(key);
+  if (!v) {
+    if (required) throw ModelError("so8t::llm: required key '" + key + "' is missing");
+    return fallback;
+  }
+  if (v->type() == gguf::ValueType::f32) return v->as<float>();
+  if (v->type() == gguf::ValueType::f64) return static_cast<float>(v->as<double>());
+  throw ModelError("so8t::llm: key '" + key + "' must be a float, found " + std::string(gguf::value_type_name(v->type())));
+}
+
+inline bool meta_bool(const gguf::Metadata& md, const std::string& key, bool fallback) {
+  const gguf::Value* v = md.find(key);
+  if (!v) return fallback;
+  if (v->type() != gguf::ValueType::boolean)
+    throw ModelError("so8t::llm: key '" + key + "' must be a bool, found " + std::string(gguf::value_type_name(v->type())));
+  return v->as<bool>();
+}
+
+/// An int hyperparameter that must be in [1, 2^30].
+inline int positive_param(const gguf::Metadata& md, const std::string& key, bool required, std::int64_t fallback) {
+  const std::int64_t v = meta_int(md, key, required, fallback);
+  if (v <= 0 || v > (std::int64_t(1) << 30))
+    throw ModelError("so8t::llm: key '" + key + "' = " + std::to_string(v) + ", expected a positive value");
+  return static_cast<int>(v);
+}
+
+}  // namespace detail
+
+class LlamaModel {
+ public:
+  /// Maps `path` (gguf::IoError / gguf::FormatError for an unreadable or malformed container) and checks
+  /// it is a llama model (ModelError otherwise).
+  static LlamaModel open(const std::string& path) {
+    LlamaModel m;
+    m.reader_.emplace(gguf::Reader::open(path));
+    m.load();
+    return m;
+  }
+
+  const LlamaHParams& hparams() const noexcept { return hp_; }
+  const Vocab& vocab() const noexcept { return vocab_; }
+  const WeightView& token_embd() const noexcept { return tok_embd_; }
+  const WeightView& output_norm() const noexcept { return out_norm_; }
+  /// The output matrix; token_embd's view (named "token_embd.weight") when the file has no output.weight.
+  const WeightView& output() const noexcept { return output_; }
+  bool output_tied() const noexcept { return tied_; }
+  const std::vector<LlamaLayerView>& layers() const noexcept { return layers_; }
+  const gguf::Reader& reader() const noexcept { return *reader_; }
+
+  /// All 2-D weights in execution order: per layer q, k, v, o, gate, up, down, then output.
+  std::vector<const WeightView*> matrices() const {
+    std::vector<const WeightView*> out;
+    for (const LlamaLayerView& l : layers_)
+      for (const WeightView* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) out.push_back(w);
+    out.push_back(&output_);
+    return out;
+  }
+
+  /// Tensor count per type over the file's tensors used by the model, e.g. "f32: 5, q8_0: 16".
+  std::string type_summary() const {
+    std::map<std::string, int> count;
+    std::vector<const WeightView*> all = {&tok_embd_, &out_norm_};
+    if (!tied_) all.push_back(&output_);
+    for (const LlamaLayerView& l : layers_)
+      for (const WeightView* w : {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_norm, &l.w_gate, &l.w_up, &l.w_down})
+        all.push_back(w);
+    for (const WeightView* w : all) ++count[quant::type_name(w->type)];
+    std::string s;
+    for (const auto& [name, n] : count) s += (s.empty() ? "" : ", ") + name + ": " + std::to_string(n);
+    return s;
+  }
+
+ private:
+  LlamaModel() = default;
+
+  WeightView weight(const std::string& name, std::int64_t cols, std::int64_t rows, bool vector) const {
+    const gguf::TensorInfo* t = reader_->find_tensor(name);
+    if (!t) throw ModelError("so8t::llm: required tensor '" + name + "' is missing");
+    const std::string expect = vector ? "[" + std::to_string(cols) + "]"
+                                      : "[" + std::to_string(cols) + ", " + std::to_string(rows) + "]";
+    const bool shape_ok = vector ? (t->ne[0] == cols && t->ne[1] == 1 && t->ne[2] == 1 && t->ne[3] == 1)
+                                 : (t->ne[0] == cols && t->ne[1] == rows && t->ne[2] == 1 && t->ne[3] == 1);
+    if (!shape_ok)
+      throw ModelError("so8t::llm: tensor '" + name + "' has shape " + t->shape_string() + ", expected " + expect);
+    if (vector && t->type != quant::Type::f32)
+      throw ModelError("so8t::llm: norm tensor '" + name + "' is " + quant::type_name(t->type) + ", expected f32");
+    if (!detail::is_weight_type_supported(t->type))
+      throw ModelError("so8t::llm: tensor '" + name + "' has unsupported type " + quant::type_name(t->type));
+    const gguf::TensorView v = reader_->tensor(name);
+    if (v.size != quant::row_bytes(t->type, cols) * static_cast<std::size_t>(vector ? 1 : rows))
+      throw ModelError("so8t::llm: tensor '" + name + "' holds " + std::to_string(v.size) + " bytes, expected " +
+                       std::to_string(quant::row_bytes(t->type, cols) * static_cast<std::size_t>(vector ? 1 : rows)));
+    return WeightView{name, t->type, vector ? 1 : rows, cols, v.data, v.size};
+  }
+
+  void load() {
+    const gguf::Metadata& md = reader_->metadata();
+    using detail::positive_param;
+    const gguf::Value* arch = md.find("general.architecture");
+    if (!arch) throw ModelError("so8t::llm: required key 'general.architecture' is missing");
+    if (arch->type() != gguf::ValueType::string || arch->as_string() != "llama")
+      throw ModelError("so8t::llm: general.architecture is " + arch->to_display() + ", expected \"llama\"");
+
+    hp_.n_embd = positive_param(md, "llama.embedding_length", true, 0);
+    hp_.n_layer = positive_param(md, "llama.block_count", true, 0);
+    hp_.n_ff = positive_param(md, "llama.feed_forward_length", true, 0);
+    hp_.n_head = positive_param(md, "llama.attention.head_count", true, 0);
+    hp_.n_head_kv = positive_param(md, "llama.attention.head_count_kv", false, hp_.n_head);
+    hp_.n_ctx_train = positive_param(md, "llama.context_length", true, 0);
+    hp_.norm_eps = detail::meta_float(md, "llama.attention.layer_norm_rms_epsilon", true, 0.0f);
+    hp_.rope_base = detail::meta_float(md, "llama.rope.freq_base", false, 10000.0f);
+    if (!(hp_.norm_eps > 0.0f) || !(hp_.norm_eps < 1.0f))
+      throw ModelError("so8t::llm: llama.attention.layer_norm_rms_epsilon = " + std::to_string(hp_.norm_eps) +
+                       ", expected in (0, 1)");
+    if (!(hp_.rope_base > 0.0f) || !(hp_.rope_base < 1e30f))
+      throw ModelError("so8t::llm: llama.rope.freq_base = " + std::to_string(hp_.rope_base) + ", expected > 0");
+    if (hp_.n_embd % hp_.n_head != 0)
+      throw ModelError("so8t::llm: llama.embedding_length = " + std::to_string(hp_.n_embd) +
+                       " is not a multiple of llama.attention.head_count = " + std::to_string(hp_.n_head));
+    if (hp_.n_head % hp_.n_head_kv != 0)
+      throw ModelError("so8t::llm: llama.attention.head_count = " + std::to_string(hp_.n_head) +
+                       " is not a multiple of llama.attention.head_count_kv = " + std::to_string(hp_.n_head_kv));
+    hp_.n_rot = positive_param(md, "llama.rope.dimension_count", false, hp_.head_dim());
+    if (hp_.n_rot > hp_.head_dim() || hp_.n_rot % 2 != 0)
+      throw ModelError("so8t::llm: llama.rope.dimension_count = " + std::to_string(hp_.n_rot) +
+                       ", expected an even value <= head dim " + std::to_string(hp_.head_dim()));
+
+    load_vocab(md);
+    hp_.n_vocab = static_cast<int>(vocab_.tokens.size());
+    if (md.contains("llama.vocab_size")) {
+      const std::int64_t vs = detail::meta_int(md, "llama.vocab_size", true, 0);
+      if (vs != hp_.n_vocab)
+        throw ModelError("so8t::llm: llama.vocab_size = " + std::to_string(vs) + " but tokenizer.ggml.tokens has " +
+                         std::to_string(hp_.n_vocab) + " tokens");
+    }
+
+    const std::int64_t E = hp_.n_embd, hd = hp_.head_dim();
+    tok_embd_ = weight("token_embd.weight", E, hp_.n_vocab, false);
+    for (int il = 0; il < hp_.n_layer; ++il) {
+      const std::string p = "blk." + std::to_string(il) + ".";
+      LlamaLayerView l;
+      l.attn_norm = weight(p + "attn_norm.weight", E, 1, true);
+      l.wq = weight(p + "attn_q.weight", E, hp_.n_head * hd, false);
+      l.wk = weight(p + "attn_k.weight", E, hp_.n_head_kv * hd, false);
+      l.wv = weight(p + "attn_v.weight", E, hp_.n_head_kv * hd, false);
+      l.wo = weight(p + "attn_output.weight", hp_.n_head * hd, E, false);
+      l.ffn_norm = weight(p + "ffn_norm.weight", E, 1, true);
+      l.w_gate = weight(p + "ffn_gate.weight", E, hp_.n_ff, false);
+      l.w_up = weight(p + "ffn_up.weight", E, hp_.n_ff, false);
+      l.w_down = weight(p + "ffn_down.weight", hp_.n_ff, E, false);
+      layers_.push_back(std::move(l));
+    }
+    out_norm_ = weight("output_norm.weight", E, 1, true);
+    tied_ = reader_->find_tensor("output.weight") == nullptr;  // llama.cpp: missing output => tied embeddings
+    output_ = tied_ ? tok_embd_ : weight("output.weight", E, hp_.n_vocab, false);
+  }
+
+  void load_vocab(const gguf::Metadata& md) {
+    const gguf::Value* model = md.find("tokenizer.ggml.model");
+    if (!model) throw ModelError("so8t::llm: required key 'tokenizer.ggml.model' is missing");
+    if (model->type() != gguf::ValueType::string)
+      throw ModelError("so8t::llm: tokenizer.ggml.model must be a string, found " + std::string(gguf::value_type_name(model->type())));
+    vocab_.model = model->as_string();
+    if (vocab_.model != "llama")
+      throw ModelError("so8t::llm: unsupported tokenizer \"" + vocab_.model + "\" (tokenizer.ggml.model); only \"llama\" (SPM)");
+    const gguf::Value* toks = md.find("tokenizer.ggml.tokens");
+    if (!toks) throw ModelError("so8t::llm: required key 'tokenizer.ggml.tokens' is missing");
+    if (!toks->is_array() || toks->element_type() != gguf::ValueType::string)
+      throw ModelError("so8t::llm: tokenizer.ggml.tokens must be an array of strings");
+    vocab_.tokens = toks->string_elements();
+    const std::size_t n = vocab_.tokens.size();
+    if (n == 0 || n > (std::size_t(1) << 30))
+      throw ModelError("so8t::llm: tokenizer.ggml.tokens has " + std::to_string(n) + " tokens");
+    if (const gguf::Value* s = md.find("tokenizer.ggml.scores")) {
+      if (!s->is_array() || s->element_type() != gguf::ValueType::f32 || s->size() != n)
+        throw ModelError("so8t::llm: tokenizer.ggml.scores must be " + std::to_string(n) + " f32 values, found " +
+                         s->to_display(0));
+      vocab_.scores = s->as_array<float>();
+    } else {
+      vocab_.scores.assign(n, 0.0f);
+    }
+    if (const gguf::Value* t = md.find("tokenizer.ggml.token_type")) {
+      if (!t->is_array() || t->element_type() != gguf::ValueType::i32 || t->size() != n)
+        throw ModelError("so8t::llm: tokenizer.ggml.token_type must be " + std::to_string(n) + " i32 values, found " +
+                         t->to_display(0));
+      vocab_.types = t->as_array<std::int32_t>();
+    } else {
+      vocab_.types.assign(n, 1);
+    }
+    // llama.cpp's SPM defaults when the ids are absent: <unk> 0, <s> 1, </s> 2.
+    auto id = [&](const char* key, std::int64_t fallback) -> std::int32_t {
+      const std::int64_t v = detail::meta_int(md, key, false, fallback < std::int64_t(n) ? fallback : -1);
+      if (v < -1 || v >= std::int64_t(n))
+        throw ModelError(std::string("so8t::llm: ") + key + " = " + std::to_string(v) + " is not a token id (n_vocab " +
+                         std::to_string(n) + ")");
+      return static_cast<std::int32_t>(v);
+    };
+    vocab_.bos = id("tokenizer.ggml.bos_token_id", 1);
+    vocab_.eos = id("tokenizer.ggml.eos_token_id", 2);
+    vocab_.unk = id("tokenizer.ggml.unknown_token_id", 0);
+    vocab_.add_bos = detail::meta_bool(md, "tokenizer.ggml.add_bos_token", true);
+    vocab_.add_space_prefix = detail::meta_bool(md, "tokenizer.ggml.add_space_prefix", true);
+    if (vocab_.add_bos && vocab_.bos < 0)
+      throw ModelError("so8t::llm: tokenizer.ggml.add_bos_token is true but there is no BOS token id");
+  }
+
+  std::optional<gguf::Reader> reader_;
+  LlamaHParams hp_;
+  Vocab vocab_;
+  WeightView tok_embd_, out_norm_, output_;
+  bool tied_ = false;
+  std::vector<LlamaLayerView> layers_;
+};
+
+}  // namespace so8t::llm

@@ -1,0 +1,122 @@
+// so8t/fp.hpp: floating-point steps whose rounding does not depend on compiler flags.
+//
+// Why: with FMA available GCC (-ffp-contract=fast is its default in GNU modes), clang (-ffp-contract=on)
+// and nvcc (--fmad=true by default) fuse `a*b + c` into one FMA, which rounds once instead of twice and so
+// changes results; GCC ignores `#pragma STDC FP_CONTRACT` (../shared/specs/ggml-quant-and-gguf.md §0.1).
+// A header-only library cannot choose its users' flags, so every product whose rounding matters goes
+// through fp::mul, which the compiler cannot fuse into a following add:
+//   - device code: __fmul_rn / __fadd_rn, which nvcc documents as never contracted;
+//   - host code: the product passes through an empty asm statement, an optimisation barrier that hides
+//     the value's origin, so the add that follows cannot be merged with it.
+// The result is the plain IEEE sequence "round(a*b), then round(acc + that)", identical at -O0 and at
+// -O3 -march=native -ffp-contract=fast, on the CPU and on the GPU. tests/flags checks this byte for byte.
+#pragma once
+
+#include <type_traits>
+
+#include "so8t/base/config.hpp"
+
+namespace so8t::fp {
+
+/// Hides `v` from the optimiser: it must exist, rounded to its type, before anything uses it.
+/// Works on scalars and on GCC/Clang vector types up to the widest register (so8t/lanes.hpp).
+template <class T>
+SO8T_HOST_DEVICE void opaque(T& v) {
+#if !SO8T_DEVICE_CODE
+#  if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && defined(__AVX512F__)
+  __asm__("" : "+v"(v));
+#  elif defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+  __asm__("" : "+x"(v));
+#  elif defined(__GNUC__) && defined(__aarch64__)
+  __asm__("" : "+w"(v));
+#  elif defined(__GNUC__)
+  __asm__("" : "+m"(v));
+#  else
+  volatile T t = v;
+  v = t;
+#  endif
+#else
+  (void)v;
+#endif
+}
+
+/// round(a * b), never fused with a neighbouring add or subtract.
+SO8T_HOST_DEVICE float mul(float a, float b) {
+#if SO8T_DEVICE_CODE
+  return __fmul_rn(a, b);
+#else
+  float p = a * b;
+  opaque(p);
+  return p;
+#endif
+}
+SO8T_HOST_DEVICE double mul(double a, double b) {
+#if SO8T_DEVICE_CODE
+  return __dmul_rn(a, b);
+#else
+  double p = a * b;
+  opaque(p);
+  return p;
+#endif
+}
+
+/// round(a + b). Plain `+` is already exact-rounded; the device intrinsic only stops nvcc from fusing
+/// it with a product written elsewhere as a plain `*`.
+SO8T_HOST_DEVICE float add(float a, float b) {
+#if SO8T_DEVICE_CODE
+  return __fadd_rn(a, b);
+#else
+  return a + b;
+#endif
+}
+SO8T_HOST_DEVICE double add(double a, double b) {
+#if SO8T_DEVICE_CODE
+  return __dadd_rn(a, b);
+#else
+  return a + b;
+#endif
+}
+
+SO8T_HOST_DEVICE float sub(float a, float b) {
+#if SO8T_DEVICE_CODE
+  return __fsub_rn(a, b);
+#else
+  return a - b;
+#endif
+}
+SO8T_HOST_DEVICE double sub(double a, double b) {
+#if SO8T_DEVICE_CODE
+  return __dsub_rn(a, b);
+#else
+  return a - b;
+#endif
+}
+
+/// The same three steps for class types (so8t's SIMD lane packs, so8t/lanes.hpp), found by ADL at
+/// instantiation: lane_mul is the lane-wise round(a*b) behind the same barrier.
+template <class V, std::enable_if_t<std::is_class<V>::value, int> = 0>
+inline V mul(const V& a, const V& b) {
+  return lane_mul(a, b);
+}
+template <class V, std::enable_if_t<std::is_class<V>::value, int> = 0>
+inline V add(const V& a, const V& b) {
+  return a + b;
+}
+template <class V, std::enable_if_t<std::is_class<V>::value, int> = 0>
+inline V sub(const V& a, const V& b) {
+  return a - b;
+}
+
+/// acc + a*b with two roundings, in that order, whatever the flags.
+template <class S>
+SO8T_HOST_DEVICE S madd(S acc, S a, S b) {
+  return add(acc, mul(a, b));
+}
+
+/// acc - a*b with two roundings.
+template <class S>
+SO8T_HOST_DEVICE S msub(S acc, S a, S b) {
+  return sub(acc, mul(a, b));
+}
+
+}  // namespace so8t::fp

@@ -1,0 +1,10 @@
+// so8t/quant.hpp: ggml block quantizers, bit-exact with ggml's reference rows, and their dot products
+// (namespace so8t::quant). CUDA twin: kernels/so8t/quant/quantize.cuh.
+#pragma once
+
+#include "so8t/quant/type.hpp"
+#include "so8t/quant/float_types.hpp"
+#include "so8t/quant/blocks.hpp"
+#include "so8t/quant/quantize.hpp"
+#include "so8t/quant/presets.hpp"
+#include "so8t/quant/dot.hpp"
