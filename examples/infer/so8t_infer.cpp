@@ -232,7 +232,7 @@ int run_generate(const Args& a, Loaded& L) {
   const int n_ctx = L.infer->n_ctx();
   if (int(prompt.size()) >= n_ctx)
     throw std::runtime_error("the prompt has " + std::to_string(prompt.size()) + " tokens; the context holds " + std::to_string(n_ctx));
-  const int V = m.hparams().n_vocab;
+  const int V = m.hparams().vocab;
   std::vector<float> logits(prompt.size() * std::size_t(V));
   auto t0 = Clock::now();
   L.infer->eval(prompt.data(), int(prompt.size()), logits.data());

@@ -44,7 +44,7 @@ void BM_decode(benchmark::State& st, const std::string& type) {
   const auto m = so8t::llm::LlamaModel::open(kDir + "tiny-llama-spm-" + type + ".gguf");
   const auto tokens = reference_tokens();
   so8t::llm::LlamaInfer inf(m);
-  std::vector<float> logits(std::size_t(m.hparams().n_vocab));
+  std::vector<float> logits(std::size_t(m.hparams().vocab));
   double n = 0, secs = 0;
   for (auto _ : st) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -61,7 +61,7 @@ void BM_prompt(benchmark::State& st, const std::string& type) {
   const auto m = so8t::llm::LlamaModel::open(kDir + "tiny-llama-spm-" + type + ".gguf");
   const auto tokens = reference_tokens();
   so8t::llm::LlamaInfer inf(m);
-  std::vector<float> logits(tokens.size() * std::size_t(m.hparams().n_vocab));
+  std::vector<float> logits(tokens.size() * std::size_t(m.hparams().vocab));
   double n = 0, secs = 0;
   for (auto _ : st) {
     const auto t0 = std::chrono::steady_clock::now();

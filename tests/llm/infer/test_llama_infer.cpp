@@ -16,7 +16,7 @@ namespace {
 
 std::vector<float> eval_all(const LlamaModel& m, InferOptions o, const std::vector<std::int32_t>& toks) {
   LlamaInfer inf(m, o);
-  std::vector<float> out(toks.size() * static_cast<std::size_t>(m.hparams().n_vocab));
+  std::vector<float> out(toks.size() * static_cast<std::size_t>(m.hparams().vocab));
   inf.eval(toks.data(), static_cast<int>(toks.size()), out.data());
   EXPECT_EQ(inf.n_past(), static_cast<int>(toks.size()));
   return out;
@@ -32,18 +32,18 @@ void print(const std::string& name, const Diff& d) {
 TEST(LlamaModel, LoadsTinyModel) {
   SO8T_REQUIRE_LLAMA_DATA();
   const LlamaModel m = LlamaModel::open(model_path("q4_k"));
-  const LlamaHParams& hp = m.hparams();
-  EXPECT_EQ(hp.n_vocab, 276);
-  EXPECT_EQ(hp.n_embd, 256);
-  EXPECT_EQ(hp.n_layer, 2);
-  EXPECT_EQ(hp.n_head, 4);
-  EXPECT_EQ(hp.n_head_kv, 2);
+  const LlamaConfig& hp = m.hparams();
+  EXPECT_EQ(hp.vocab, 276);
+  EXPECT_EQ(hp.dim, 256);
+  EXPECT_EQ(hp.n_layers, 2);
+  EXPECT_EQ(hp.n_heads, 4);
+  EXPECT_EQ(hp.n_kv_heads, 2);
   EXPECT_EQ(hp.head_dim(), 64);
-  EXPECT_EQ(hp.n_ff, 512);
-  EXPECT_EQ(hp.n_ctx_train, 256);
+  EXPECT_EQ(hp.ffn, 512);
+  EXPECT_EQ(hp.ctx, 256);
   EXPECT_EQ(hp.n_rot, 64);
   EXPECT_FLOAT_EQ(hp.norm_eps, 1e-5f);
-  EXPECT_FLOAT_EQ(hp.rope_base, 10000.0f);
+  EXPECT_FLOAT_EQ(hp.rope_theta, 10000.0f);
   EXPECT_EQ(m.vocab().bos, 1);
   EXPECT_EQ(m.vocab().eos, 2);
   EXPECT_EQ(m.vocab().unk, 0);
@@ -114,7 +114,7 @@ TEST(LlamaInfer, IncrementalEqualsOneShot) {
     const auto toks = ref_tokens();
     const std::vector<float> full = eval_all(m, InferOptions{}, toks);
     LlamaInfer inf(m);
-    const int V = m.hparams().n_vocab;
+    const int V = m.hparams().vocab;
     std::vector<float> inc(full.size());
     // Uneven chunks: 1, 2, 3, ... then one token at a time at the end.
     int pos = 0, step = 1;
@@ -143,7 +143,7 @@ TEST(LlamaInfer, GenerationSpeedSingleThread) {
     const LlamaModel m = LlamaModel::open(model_path(kind));
     LlamaInfer inf(m);
     const auto toks = ref_tokens();
-    std::vector<float> row(static_cast<std::size_t>(m.hparams().n_vocab));
+    std::vector<float> row(static_cast<std::size_t>(m.hparams().vocab));
     double best = 1e30;
     for (int rep = 0; rep < 3; ++rep) {
       inf.reset();

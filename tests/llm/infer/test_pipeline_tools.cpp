@@ -106,7 +106,7 @@ TEST(Int8Backend, DeviceMapAndLogitsOnTheReferenceModel) {
   std::ifstream tf(kLlama + "tiny-llama-spm-f32.tokens.i32", std::ios::binary);
   std::vector<std::int32_t> tokens(256);
   tf.read(reinterpret_cast<char*>(tokens.data()), 1024);
-  const int V = m.hparams().n_vocab, n = 64;
+  const int V = m.hparams().vocab, n = 64;
   llm::InferOptions io;
   io.kv_f16 = false;
   llm::LlamaInfer ref(m, io);
@@ -167,7 +167,7 @@ TEST(QcRows, WindowAndLongTextRowsEqualDirectEvaluation) {
   std::ifstream tf(kLlama + "tiny-llama-spm-q8_0.tokens.i32", std::ios::binary);
   std::vector<std::int32_t> tokens(256);
   tf.read(reinterpret_cast<char*>(tokens.data()), 1024);
-  const int V = m.hparams().n_vocab, ctx = 32, stride = 8;
+  const int V = m.hparams().vocab, ctx = 32, stride = 8;
   llm::LlamaInfer li(m);
   const llm::RowLogits w = llm::window_logits(li, tokens, ctx, 1000);
   ASSERT_EQ(w.rows(), std::size_t(256 / ctx * (ctx - 1)));

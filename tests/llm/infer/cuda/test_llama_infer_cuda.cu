@@ -30,7 +30,7 @@ TEST_P(LlamaInferCuda, MatchesCpuF32Activations) {
   SO8T_SKIP_WITHOUT_GPU();
   const auto m = so8t::llm::LlamaModel::open(kDir + "tiny-llama-spm-" + GetParam() + ".gguf");
   const auto tok = tokens();
-  const int V = m.hparams().n_vocab, n = 64;
+  const int V = m.hparams().vocab, n = 64;
   so8t::llm::InferOptions io;
   io.quantize_activations = false;
   so8t::llm::LlamaInfer cpu(m, io), gpu(m, io);

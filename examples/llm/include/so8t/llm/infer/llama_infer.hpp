@@ -6,7 +6,7 @@
 //
 // RoPE in llama.cpp's "normal" mode: adjacent pairs (2j, 2j+1) of the first n_rot dims of each head turn
 // by pos * base^(-2j/n_rot) (theta built as ggml does: theta_scale = base^(-2/n_rot), theta *= theta_scale
-// per pair). Query head h reads K/V head h / (n_head / n_head_kv); scale 1/sqrt(head_dim); causal softmax
+// per pair). Query head h reads K/V head h / (n_heads / n_kv_heads); scale 1/sqrt(head_dim); causal softmax
 // accumulated in f32. K (after RoPE) and V are rounded to fp16 like llama.cpp's default cache (kv_f16).
 // With quantize_activations the matrix products quantize each activation row to the weight's vec_dot type
 // (q8_0 for q8_0/q4_0, q8_K for the K-quants) and multiply block by block, as llama.cpp's CPU backend
@@ -43,7 +43,7 @@ namespace so8t::llm {
 struct InferOptions {
   bool kv_f16 = true;                ///< round K (after RoPE) and V to fp16, like llama.cpp's default cache
   bool quantize_activations = true;  ///< llama.cpp's vec_dot path; false: dequantized weights x f32 activations
-  int n_ctx = 0;                     ///< KV cache length; 0: hparams().n_ctx_train
+  int n_ctx = 0;                     ///< KV cache length; 0: hparams().ctx
 };
 
 /// y[m, w.rows] = x[m, w.cols] . W^T.
@@ -444,16 +444,16 @@ class LlamaInfer {
  public:
   explicit LlamaInfer(const LlamaModel& model, InferOptions options = {})
       : model_(&model), opt_(options), cpu_(options.quantize_activations) {
-    const LlamaHParams& hp = model.hparams();
+    const LlamaConfig& hp = model.hparams();
     if (opt_.n_ctx < 0) throw InvalidArgument("so8t::llm::LlamaInfer: n_ctx = " + std::to_string(opt_.n_ctx) + " < 0");
-    n_ctx_ = opt_.n_ctx > 0 ? opt_.n_ctx : hp.n_ctx_train;
-    kv_dim_ = hp.n_head_kv * hp.head_dim();
+    n_ctx_ = opt_.n_ctx > 0 ? opt_.n_ctx : hp.ctx;
+    kv_dim_ = hp.n_kv_heads * hp.head_dim();
     // The K/V caches ([pos][kv_dim] per layer) grow with n_past, so a file claiming a huge context costs
     // nothing until that many tokens are evaluated.
-    k_cache_.resize(static_cast<std::size_t>(hp.n_layer));
-    v_cache_.resize(static_cast<std::size_t>(hp.n_layer));
+    k_cache_.resize(static_cast<std::size_t>(hp.n_layers));
+    v_cache_.resize(static_cast<std::size_t>(hp.n_layers));
     // RoPE inverse frequencies as ggml builds them: theta_scale^j, multiplied up in float.
-    const float theta_scale = std::pow(hp.rope_base, -2.0f / static_cast<float>(hp.n_rot));
+    const float theta_scale = std::pow(static_cast<float>(hp.rope_theta), -2.0f / static_cast<float>(hp.n_rot));
     inv_freq_.resize(static_cast<std::size_t>(hp.n_rot / 2));
     float t = 1.0f;
     for (float& f : inv_freq_) {
@@ -476,7 +476,7 @@ class LlamaInfer {
   /// Appends n tokens at positions n_past() .. n_past() + n - 1; writes logits [n, n_vocab] row-major
   /// when `logits` is non-null.
   void eval(const std::int32_t* tokens, int n, float* logits) {
-    const LlamaHParams& hp = model_->hparams();
+    const LlamaConfig& hp = model_->hparams();
     if (n <= 0) {
       if (n == 0) return;
       throw InvalidArgument("so8t::llm::LlamaInfer::eval: n = " + std::to_string(n) + " < 0");
@@ -486,11 +486,11 @@ class LlamaInfer {
       throw InvalidArgument("so8t::llm::LlamaInfer::eval: n_past " + std::to_string(n_past_) + " + " + std::to_string(n) +
                             " tokens exceeds n_ctx " + std::to_string(n_ctx_));
     for (int i = 0; i < n; ++i)
-      if (tokens[i] < 0 || tokens[i] >= hp.n_vocab)
+      if (tokens[i] < 0 || tokens[i] >= hp.vocab)
         throw InvalidArgument("so8t::llm::LlamaInfer::eval: token id " + std::to_string(tokens[i]) + " at index " +
-                              std::to_string(i) + " is outside [0, " + std::to_string(hp.n_vocab) + ")");
+                              std::to_string(i) + " is outside [0, " + std::to_string(hp.vocab) + ")");
 
-    const int E = hp.n_embd, hd = hp.head_dim(), H = hp.n_head, Hkv = hp.n_head_kv, F = hp.n_ff;
+    const int E = hp.dim, hd = hp.head_dim(), H = hp.n_heads, Hkv = hp.n_kv_heads, F = hp.ffn;
     const std::size_t ne = static_cast<std::size_t>(n);
     x_.resize(ne * E);
     xn_.resize(ne * E);
@@ -518,7 +518,7 @@ class LlamaInfer {
     rope_table(n);
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
     const int group = H / Hkv;
-    for (int il = 0; il < hp.n_layer; ++il) {
+    for (int il = 0; il < hp.n_layers; ++il) {
       const LlamaLayerView& L = model_->layers()[static_cast<std::size_t>(il)];
       rms_norm(x_.data(), static_cast<const float*>(L.attn_norm.data), n, E, xn_.data());
       backend_->matmul(L.wq, xn_.data(), n, q_.data());
@@ -586,7 +586,7 @@ class LlamaInfer {
 
   /// ggml's rms_norm (sum of squares in double) followed by the elementwise norm weight.
   void rms_norm(const float* x, const float* w, int n, int E, float* y) const {
-    const float eps = model_->hparams().norm_eps;
+    const float eps = static_cast<float>(model_->hparams().norm_eps);
     for (int i = 0; i < n; ++i) {
       const float* xi = x + static_cast<std::size_t>(i) * E;
       float* yi = y + static_cast<std::size_t>(i) * E;

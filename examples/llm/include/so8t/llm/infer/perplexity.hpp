@@ -35,7 +35,7 @@ inline PerplexityResult perplexity(LlamaInfer& infer, const std::vector<std::int
   if (tokens.size() < 2 * static_cast<std::size_t>(n_ctx))
     throw InvalidArgument("so8t::llm::perplexity: " + std::to_string(tokens.size()) +
                           " tokens; at least 2 * n_ctx = " + std::to_string(2 * n_ctx) + " are needed");
-  const int n_vocab = infer.model().hparams().n_vocab;
+  const int n_vocab = infer.model().hparams().vocab;
   const std::int32_t bos = infer.model().vocab().bos;
   if (replace_first_with_bos && bos < 0) throw InvalidArgument("so8t::llm::perplexity: the vocabulary has no BOS token");
 

@@ -56,7 +56,7 @@ inline void add_llama_hparams(gguf::Writer& w, const std::string& arch, const Ll
   w.add(a + "feed_forward_length", std::uint32_t(c.ffn));
   w.add(a + "attention.head_count", std::uint32_t(c.n_heads));
   w.add(a + "attention.head_count_kv", std::uint32_t(c.n_kv_heads));
-  w.add(a + "rope.dimension_count", std::uint32_t(c.head_dim()));
+  w.add(a + "rope.dimension_count", std::uint32_t(c.rope_dims()));
   w.add(a + "rope.freq_base", float(c.rope_theta));
   w.add(a + "attention.layer_norm_rms_epsilon", float(c.norm_eps));
   w.add("so8t.rope_theta", c.rope_theta);

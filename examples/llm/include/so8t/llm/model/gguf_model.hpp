@@ -1,4 +1,4 @@
-// so8t/model/gguf_llama.hpp: a plain llama GGUF (general.architecture "llama") opened for inference.
+// so8t/llm/model/gguf_model.hpp: a plain llama GGUF (general.architecture "llama") opened for inference.
 //
 // Keys and tensor names as in tests/data/llama/MANIFEST.md ("llama.*", "tokenizer.ggml.*";
 // ggml shape [ne0, ne1] = [in, out]). gguf::Reader validates the container; this adds the model-level
@@ -18,6 +18,8 @@
 #include "so8t/base/errors.hpp"
 #include "so8t/gguf/reader.hpp"
 #include "so8t/quant/type.hpp"
+#include "so8t/llm/model/hparams.hpp"
+#include "so8t/llm/model/tensor_names.hpp"
 
 namespace so8t::llm {
 
@@ -26,12 +28,6 @@ namespace so8t::llm {
 class ModelError : public InvalidArgument {
  public:
   using InvalidArgument::InvalidArgument;
-};
-
-struct LlamaHParams {
-  int n_vocab = 0, n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, n_ff = 0, n_ctx_train = 0, n_rot = 0;
-  float norm_eps = 1e-5f, rope_base = 10000.0f;
-  int head_dim() const { return n_head > 0 ? n_embd / n_head : 0; }
 };
 
 /// One weight tensor inside the mapped file: rows = ne1 (output features), cols = ne0 (input features).
@@ -135,7 +131,7 @@ class LlamaModel {
     return m;
   }
 
-  const LlamaHParams& hparams() const noexcept { return hp_; }
+  const LlamaConfig& hparams() const noexcept { return hp_; }
   const Vocab& vocab() const noexcept { return vocab_; }
   const WeightView& token_embd() const noexcept { return tok_embd_; }
   const WeightView& output_norm() const noexcept { return out_norm_; }
@@ -199,58 +195,60 @@ class LlamaModel {
     if (arch->type() != gguf::ValueType::string || arch->as_string() != "llama")
       throw ModelError("so8t::llm: general.architecture is " + arch->to_display() + ", expected \"llama\"");
 
-    hp_.n_embd = positive_param(md, "llama.embedding_length", true, 0);
-    hp_.n_layer = positive_param(md, "llama.block_count", true, 0);
-    hp_.n_ff = positive_param(md, "llama.feed_forward_length", true, 0);
-    hp_.n_head = positive_param(md, "llama.attention.head_count", true, 0);
-    hp_.n_head_kv = positive_param(md, "llama.attention.head_count_kv", false, hp_.n_head);
-    hp_.n_ctx_train = positive_param(md, "llama.context_length", true, 0);
+    hp_.gate_stack = 0;  // a llama file has no gates (so8t bakes them into attn_output.weight)
+    hp_.dim = positive_param(md, "llama.embedding_length", true, 0);
+    hp_.n_layers = positive_param(md, "llama.block_count", true, 0);
+    hp_.ffn = positive_param(md, "llama.feed_forward_length", true, 0);
+    hp_.n_heads = positive_param(md, "llama.attention.head_count", true, 0);
+    hp_.n_kv_heads = positive_param(md, "llama.attention.head_count_kv", false, hp_.n_heads);
+    hp_.ctx = positive_param(md, "llama.context_length", true, 0);
     hp_.norm_eps = detail::meta_float(md, "llama.attention.layer_norm_rms_epsilon", true, 0.0f);
-    hp_.rope_base = detail::meta_float(md, "llama.rope.freq_base", false, 10000.0f);
+    hp_.rope_theta = detail::meta_float(md, "llama.rope.freq_base", false, 10000.0f);
     if (!(hp_.norm_eps > 0.0f) || !(hp_.norm_eps < 1.0f))
       throw ModelError("so8t::llm: llama.attention.layer_norm_rms_epsilon = " + std::to_string(hp_.norm_eps) +
                        ", expected in (0, 1)");
-    if (!(hp_.rope_base > 0.0f) || !(hp_.rope_base < 1e30f))
-      throw ModelError("so8t::llm: llama.rope.freq_base = " + std::to_string(hp_.rope_base) + ", expected > 0");
-    if (hp_.n_embd % hp_.n_head != 0)
-      throw ModelError("so8t::llm: llama.embedding_length = " + std::to_string(hp_.n_embd) +
-                       " is not a multiple of llama.attention.head_count = " + std::to_string(hp_.n_head));
-    if (hp_.n_head % hp_.n_head_kv != 0)
-      throw ModelError("so8t::llm: llama.attention.head_count = " + std::to_string(hp_.n_head) +
-                       " is not a multiple of llama.attention.head_count_kv = " + std::to_string(hp_.n_head_kv));
+    if (!(hp_.rope_theta > 0.0f) || !(hp_.rope_theta < 1e30f))
+      throw ModelError("so8t::llm: llama.rope.freq_base = " + std::to_string(hp_.rope_theta) + ", expected > 0");
+    if (hp_.dim % hp_.n_heads != 0)
+      throw ModelError("so8t::llm: llama.embedding_length = " + std::to_string(hp_.dim) +
+                       " is not a multiple of llama.attention.head_count = " + std::to_string(hp_.n_heads));
+    if (hp_.n_heads % hp_.n_kv_heads != 0)
+      throw ModelError("so8t::llm: llama.attention.head_count = " + std::to_string(hp_.n_heads) +
+                       " is not a multiple of llama.attention.head_count_kv = " + std::to_string(hp_.n_kv_heads));
     hp_.n_rot = positive_param(md, "llama.rope.dimension_count", false, hp_.head_dim());
     if (hp_.n_rot > hp_.head_dim() || hp_.n_rot % 2 != 0)
       throw ModelError("so8t::llm: llama.rope.dimension_count = " + std::to_string(hp_.n_rot) +
                        ", expected an even value <= head dim " + std::to_string(hp_.head_dim()));
 
     load_vocab(md);
-    hp_.n_vocab = static_cast<int>(vocab_.tokens.size());
+    hp_.vocab = static_cast<int>(vocab_.tokens.size());
     if (md.contains("llama.vocab_size")) {
       const std::int64_t vs = detail::meta_int(md, "llama.vocab_size", true, 0);
-      if (vs != hp_.n_vocab)
+      if (vs != hp_.vocab)
         throw ModelError("so8t::llm: llama.vocab_size = " + std::to_string(vs) + " but tokenizer.ggml.tokens has " +
-                         std::to_string(hp_.n_vocab) + " tokens");
+                         std::to_string(hp_.vocab) + " tokens");
     }
 
-    const std::int64_t E = hp_.n_embd, hd = hp_.head_dim();
-    tok_embd_ = weight("token_embd.weight", E, hp_.n_vocab, false);
-    for (int il = 0; il < hp_.n_layer; ++il) {
-      const std::string p = "blk." + std::to_string(il) + ".";
+    const std::int64_t E = hp_.dim, hd = hp_.head_dim();
+    namespace tn = tensor_names;
+    tok_embd_ = weight(tn::token_embd, E, hp_.vocab, false);
+    for (int il = 0; il < hp_.n_layers; ++il) {
+      auto name = [il](const char* t) { return tn::block(il, t); };
       LlamaLayerView l;
-      l.attn_norm = weight(p + "attn_norm.weight", E, 1, true);
-      l.wq = weight(p + "attn_q.weight", E, hp_.n_head * hd, false);
-      l.wk = weight(p + "attn_k.weight", E, hp_.n_head_kv * hd, false);
-      l.wv = weight(p + "attn_v.weight", E, hp_.n_head_kv * hd, false);
-      l.wo = weight(p + "attn_output.weight", hp_.n_head * hd, E, false);
-      l.ffn_norm = weight(p + "ffn_norm.weight", E, 1, true);
-      l.w_gate = weight(p + "ffn_gate.weight", E, hp_.n_ff, false);
-      l.w_up = weight(p + "ffn_up.weight", E, hp_.n_ff, false);
-      l.w_down = weight(p + "ffn_down.weight", hp_.n_ff, E, false);
+      l.attn_norm = weight(name(tn::attn_norm), E, 1, true);
+      l.wq = weight(name(tn::attn_q), E, hp_.n_heads * hd, false);
+      l.wk = weight(name(tn::attn_k), E, hp_.n_kv_heads * hd, false);
+      l.wv = weight(name(tn::attn_v), E, hp_.n_kv_heads * hd, false);
+      l.wo = weight(name(tn::attn_output), hp_.n_heads * hd, E, false);
+      l.ffn_norm = weight(name(tn::ffn_norm), E, 1, true);
+      l.w_gate = weight(name(tn::ffn_gate), E, hp_.ffn, false);
+      l.w_up = weight(name(tn::ffn_up), E, hp_.ffn, false);
+      l.w_down = weight(name(tn::ffn_down), hp_.ffn, E, false);
       layers_.push_back(std::move(l));
     }
-    out_norm_ = weight("output_norm.weight", E, 1, true);
-    tied_ = reader_->find_tensor("output.weight") == nullptr;  // llama.cpp: missing output => tied embeddings
-    output_ = tied_ ? tok_embd_ : weight("output.weight", E, hp_.n_vocab, false);
+    out_norm_ = weight(tn::output_norm, E, 1, true);
+    tied_ = reader_->find_tensor(tn::output) == nullptr;  // llama.cpp: missing output => tied embeddings
+    output_ = tied_ ? tok_embd_ : weight(tn::output, E, hp_.vocab, false);
   }
 
   void load_vocab(const gguf::Metadata& md) {
@@ -303,7 +301,7 @@ class LlamaModel {
   }
 
   std::optional<gguf::Reader> reader_;
-  LlamaHParams hp_;
+  LlamaConfig hp_;
   Vocab vocab_;
   WeightView tok_embd_, out_norm_, output_;
   bool tied_ = false;

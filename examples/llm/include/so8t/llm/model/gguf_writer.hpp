@@ -141,23 +141,16 @@ struct LlamaGguf {
 /// gguf::FormatError / ModelError / InvalidArgument.
 inline LlamaGguf read_llama_gguf(const std::string& path) {
   const LlamaModel model = LlamaModel::open(path);
-  const LlamaHParams& hp = model.hparams();
+  const LlamaConfig& hp = model.hparams();
   const gguf::Metadata& md = model.reader().metadata();
   if (hp.n_rot != hp.head_dim())
     throw InvalidArgument("so8t::llm::read_llama_gguf: '" + path + "' rotates " + std::to_string(hp.n_rot) + " of " +
                           std::to_string(hp.head_dim()) + " head dimensions (partial RoPE is not supported here)");
   LlamaGguf m;
   LlamaConfig& c = m.cfg;
-  c.gate_stack = 0;
-  c.vocab = hp.n_vocab;
-  c.ctx = hp.n_ctx_train;
-  c.dim = hp.n_embd;
-  c.n_layers = hp.n_layer;
-  c.ffn = hp.n_ff;
-  c.n_heads = hp.n_head;
-  c.n_kv_heads = hp.n_head_kv;
-  c.norm_eps = md.find("so8t.norm_eps") ? md.get<double>("so8t.norm_eps") : double(hp.norm_eps);
-  c.rope_theta = md.find("so8t.rope_theta") ? md.get<double>("so8t.rope_theta") : double(hp.rope_base);
+  c = hp;  // gate_stack 0: a llama file has no gates
+  c.norm_eps = md.find("so8t.norm_eps") ? md.get<double>("so8t.norm_eps") : hp.norm_eps;
+  c.rope_theta = md.find("so8t.rope_theta") ? md.get<double>("so8t.rope_theta") : hp.rope_theta;
   if (md.find("general.file_type")) m.file_type = md.get<std::uint32_t>("general.file_type");
   if (md.find("general.name")) m.name = md.get<std::string>("general.name");
   const ParamLayout layout = llama_layout(c);  // validates the hyperparameters for this model family

@@ -1,9 +1,11 @@
-// so8t/model/llama_config.hpp: hyperparameters of the tiny llama with SO(8) gates (issue 6).
+// so8t/llm/model/hparams.hpp: the hyperparameters of a llama model, one struct for every part of the
+// application: the trainer's presets, checkpoints, and GGUF files loaded for inference (LlamaModel::hparams()).
+// The GGUF keys they map to are in docs/llama-gguf.md (llama.embedding_length = dim, block_count = n_layers, ...).
 //
 // Architecture as llama.cpp's "llama" (LLM_ARCH_LLAMA) expects it: RMSNorm (eps 1e-5), RoPE on adjacent pairs
 // (2i, 2i+1) with theta 10000 (LLAMA_ROPE_TYPE_NORM), SwiGLU feed-forward w2(silu(w1 x) * w3 x), optional
-// grouped-query attention, no biases, untied output matrix. Byte-level vocabulary: ids 0..255 are the bytes,
-// 256 = <s> (BOS), 257 = </s> (EOS).
+// grouped-query attention, no biases. The models so8t trains have a byte-level vocabulary (ids 0..255 are the
+// bytes, 256 = <s> (BOS), 257 = </s> (EOS)) and an untied output matrix; a loaded GGUF has its own tokenizer.
 //
 // The SO(8) gate sits on the attention output (width n_heads * head_dim = dim) before o_proj: dim/8 blocks of
 // 28 so(8) coordinates each, R = exp(hat(a)). With gate_stack = 2 the block is R_cmd * R_safe (R_cmd after
@@ -34,12 +36,22 @@ struct LlamaConfig {
   int gate_stack = 1;    ///< 1: R_safe only, 2: R_cmd after R_safe, 0: no gate
   double rope_theta = 10000.0;
   double norm_eps = 1e-5;
+  int n_rot = 0;         ///< RoPE dimensions per head (llama.rope.dimension_count); 0: the whole head
 
-  int head_dim() const { return dim / n_heads; }
+  int head_dim() const { return n_heads > 0 ? dim / n_heads : 0; }
+  int rope_dims() const { return n_rot > 0 ? n_rot : head_dim(); }
   int kv_dim() const { return n_kv_heads * head_dim(); }
   int gate_blocks() const { return dim / 8; }
 
-  /// Throws InvalidArgument naming the offending value.
+  bool operator==(const LlamaConfig& o) const {
+    return vocab == o.vocab && dim == o.dim && n_layers == o.n_layers && n_heads == o.n_heads &&
+           n_kv_heads == o.n_kv_heads && ffn == o.ffn && ctx == o.ctx && gate_stack == o.gate_stack &&
+           rope_theta == o.rope_theta && norm_eps == o.norm_eps && rope_dims() == o.rope_dims();
+  }
+  bool operator!=(const LlamaConfig& o) const { return !(*this == o); }
+
+  /// The checks of the model family so8t trains (byte vocabulary, gate blocks, full RoPE). Throws
+  /// InvalidArgument naming the offending value. (A GGUF loaded for inference is checked by LlamaModel::open.)
   void validate() const {
     auto bad = [](const std::string& what) { throw InvalidArgument("so8t::llm::LlamaConfig: " + what); };
     if (vocab < kVocab) bad("vocab = " + std::to_string(vocab) + " < " + std::to_string(kVocab));
@@ -55,6 +67,8 @@ struct LlamaConfig {
       bad("n_heads = " + std::to_string(n_heads) + " is not a multiple of n_kv_heads = " + std::to_string(n_kv_heads));
     if (gate_stack < 0 || gate_stack > 2) bad("gate_stack = " + std::to_string(gate_stack) + " (must be 0, 1 or 2)");
     if (!(rope_theta > 0.0) || !(norm_eps > 0.0)) bad("rope_theta and norm_eps must be > 0");
+    if (rope_dims() != head_dim())
+      bad("n_rot = " + std::to_string(n_rot) + " != head_dim = " + std::to_string(head_dim()) + " (partial RoPE)");
   }
 };
 

@@ -1,10 +1,9 @@
-// so8t/model/llama_params.hpp: where each parameter tensor lives in one flat array, its GGUF name and shape,
+// so8t/llm/model/param_layout.hpp: where each parameter tensor lives in one flat array, its GGUF name and shape,
 // and the seeded initialisation.
 //
 // All parameters are in one contiguous array (llm.c style), in the order of `layout(cfg).tensors`. Matrices
-// are [rows = out, cols = in] row-major, which is GGUF's ne = {in, out}. Names follow llama.cpp
-// (token_embd.weight, blk.N.attn_q.weight, ...); the gates are extra tensors blk.N.so8_gate_safe /
-// blk.N.so8_gate_cmd of shape [dim/8, 28] (GGUF ne = {28, dim/8}).
+// are [rows = out, cols = in] row-major, which is GGUF's ne = {in, out}. Names: so8t/llm/model/tensor_names.hpp;
+// the gates are blk.N.so8_gate_safe / blk.N.so8_gate_cmd of shape [dim/8, 28] (GGUF ne = {28, dim/8}).
 #pragma once
 
 #include <cmath>
@@ -15,6 +14,7 @@
 #include <vector>
 
 #include "so8t/llm/model/hparams.hpp"
+#include "so8t/llm/model/tensor_names.hpp"
 
 namespace so8t::llm {
 
@@ -56,25 +56,26 @@ inline ParamLayout llama_layout(const LlamaConfig& c) {
   };
   const std::size_t d = std::size_t(c.dim), kv = std::size_t(c.kv_dim()), f = std::size_t(c.ffn),
                     nb = std::size_t(c.gate_blocks());
-  p.tok_embd = add("token_embd.weight", std::size_t(c.vocab), d, ParamKind::embedding);
+  namespace tn = tensor_names;
+  p.tok_embd = add(tn::token_embd, std::size_t(c.vocab), d, ParamKind::embedding);
   for (int l = 0; l < c.n_layers; ++l) {
-    const std::string b = "blk." + std::to_string(l) + ".";
+    auto name = [l](const char* t) { return tn::block(l, t); };
     LayerOffsets o{};
-    o.attn_norm = add(b + "attn_norm.weight", 1, d, ParamKind::norm);
-    o.wq = add(b + "attn_q.weight", d, d, ParamKind::matrix);
-    o.wk = add(b + "attn_k.weight", kv, d, ParamKind::matrix);
-    o.wv = add(b + "attn_v.weight", kv, d, ParamKind::matrix);
-    o.gate_safe = c.gate_stack >= 1 ? add(b + "so8_gate_safe", nb, 28, ParamKind::gate) : 0;
-    o.gate_cmd = c.gate_stack >= 2 ? add(b + "so8_gate_cmd", nb, 28, ParamKind::gate) : 0;
-    o.wo = add(b + "attn_output.weight", d, d, ParamKind::matrix);
-    o.ffn_norm = add(b + "ffn_norm.weight", 1, d, ParamKind::norm);
-    o.w1 = add(b + "ffn_gate.weight", f, d, ParamKind::matrix);
-    o.w3 = add(b + "ffn_up.weight", f, d, ParamKind::matrix);
-    o.w2 = add(b + "ffn_down.weight", d, f, ParamKind::matrix);
+    o.attn_norm = add(name(tn::attn_norm), 1, d, ParamKind::norm);
+    o.wq = add(name(tn::attn_q), d, d, ParamKind::matrix);
+    o.wk = add(name(tn::attn_k), kv, d, ParamKind::matrix);
+    o.wv = add(name(tn::attn_v), kv, d, ParamKind::matrix);
+    o.gate_safe = c.gate_stack >= 1 ? add(name(tn::gate_safe), nb, 28, ParamKind::gate) : 0;
+    o.gate_cmd = c.gate_stack >= 2 ? add(name(tn::gate_cmd), nb, 28, ParamKind::gate) : 0;
+    o.wo = add(name(tn::attn_output), d, d, ParamKind::matrix);
+    o.ffn_norm = add(name(tn::ffn_norm), 1, d, ParamKind::norm);
+    o.w1 = add(name(tn::ffn_gate), f, d, ParamKind::matrix);
+    o.w3 = add(name(tn::ffn_up), f, d, ParamKind::matrix);
+    o.w2 = add(name(tn::ffn_down), d, f, ParamKind::matrix);
     p.layers.push_back(o);
   }
-  p.output_norm = add("output_norm.weight", 1, d, ParamKind::norm);
-  p.output = add("output.weight", std::size_t(c.vocab), d, ParamKind::matrix);
+  p.output_norm = add(tn::output_norm, 1, d, ParamKind::norm);
+  p.output = add(tn::output, std::size_t(c.vocab), d, ParamKind::matrix);
   return p;
 }
 

@@ -43,7 +43,7 @@ struct RowLogits {
 inline RowLogits window_logits(LlamaInfer& m, const std::vector<std::int32_t>& tokens, int n_ctx, std::size_t max_rows) {
   if (n_ctx < 2) throw InvalidArgument("so8t::llm::window_logits: n_ctx = " + std::to_string(n_ctx) + " (need >= 2)");
   RowLogits r;
-  r.vocab = std::size_t(m.model().hparams().n_vocab);
+  r.vocab = std::size_t(m.model().hparams().vocab);
   std::vector<float> buf(std::size_t(n_ctx) * r.vocab);
   for (std::size_t s = 0; s + std::size_t(n_ctx) <= tokens.size() && r.rows() < max_rows; s += std::size_t(n_ctx)) {
     m.reset();
@@ -68,7 +68,7 @@ inline RowLogits long_text_logits(LlamaInfer& m, const std::vector<std::int32_t>
                           std::to_string(positions) + " positions (need positions + 1 and n_ctx + 1 = " +
                           std::to_string(n_ctx + 1) + ")");
   RowLogits r;
-  r.vocab = std::size_t(m.model().hparams().n_vocab);
+  r.vocab = std::size_t(m.model().hparams().vocab);
   std::vector<float> buf(std::size_t(n_ctx) * r.vocab);
   std::size_t next = 0;  // next position to emit
   for (std::size_t s = 0; next < positions; s += std::size_t(stride)) {
@@ -146,9 +146,9 @@ inline QcReport run_qc(LlamaInfer& a, LlamaInfer& b, const std::vector<std::int3
                        const std::vector<std::int32_t>& long_tokens, const QcOptions& o) {
   const auto& ha = a.model().hparams();
   const auto& hb = b.model().hparams();
-  if (ha.n_vocab != hb.n_vocab)
-    throw InvalidArgument("so8t::llm::run_qc: vocabularies differ (" + std::to_string(ha.n_vocab) + " vs " +
-                          std::to_string(hb.n_vocab) + " tokens)");
+  if (ha.vocab != hb.vocab)
+    throw InvalidArgument("so8t::llm::run_qc: vocabularies differ (" + std::to_string(ha.vocab) + " vs " +
+                          std::to_string(hb.vocab) + " tokens)");
   QcReport r;
   r.n_ctx = o.n_ctx > 0 ? o.n_ctx : std::min(a.n_ctx(), b.n_ctx());
   r.stride = o.stride > 0 ? o.stride : std::max(1, r.n_ctx / 2);

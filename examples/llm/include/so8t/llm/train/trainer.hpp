@@ -1,8 +1,14 @@
-// so8t/model/trainer.hpp: one training run on the CPU: batches, loss = CE + lambda(step) * PET, backward,
-// clipping, AdamW with warm-up + cosine learning rate, validation, checkpoint save and resume.
+// so8t/llm/train/trainer.hpp: one training run: batches, loss = CE + lambda(step) * PET, backward, clipping,
+// AdamW with warm-up + cosine learning rate, validation, checkpoint save and resume.
+//
+// BasicTrainer<Engine> is the loop, written once; the engine is where the model and the optimizer state
+// live: CpuEngine (LlamaCpu<float> + AdamW<float>, below) or the CUDA engine of so8t_train_cuda (LlamaCuda).
+// An engine offers config(), layout(), model(), set_params(p), forward(...), backward(), clip_grad_norm(c),
+// adamw_step(lr), save_state(params, adam) and load_state(params, m, v, t); the trainer never sees where
+// the numbers are.
 //
 // Reproducible: single-threaded, the batch RNG (one uint64_t) and the optimizer state are in the checkpoint,
-// so run(N) == run(k) + save + load + run(N - k), bit for bit.
+// so run(N) == run(k) + save + load + run(N - k), bit for bit, and a checkpoint resumes on either engine.
 #pragma once
 
 #include <cstdint>
@@ -51,15 +57,57 @@ struct StepReport {
   double grad_norm = 0.0;
 };
 
-class Trainer {
+/// The CPU engine: LlamaCpu<float> with its AdamW state.
+class CpuEngine {
  public:
-  Trainer(const LlamaConfig& cfg, const TrainOptions& opt)
-      : opt_(opt), model_(cfg), adam_(model_.layout(), opt.adamw), rng_(opt.seed) {
-    llama_init(cfg, model_.layout(), model_.params.data(), opt.seed, opt.gate_init_std);
-  }
+  CpuEngine(const LlamaConfig& cfg, const AdamWConfig& adamw) : model_(cfg), adam_(model_.layout(), adamw) {}
 
   const LlamaConfig& config() const { return model_.config(); }
+  const ParamLayout& layout() const { return model_.layout(); }
   LlamaCpu<float>& model() { return model_; }
+  std::size_t num_params() const { return model_.params.size(); }
+
+  void set_params(const float* p, std::size_t n) { model_.params.assign(p, p + n); }
+  LossParts forward(const std::int32_t* tok, const std::int32_t* tgt, const std::int32_t* seg, int B, int T,
+                    double lambda) {
+    return model_.forward(tok, tgt, seg, B, T, lambda);
+  }
+  void backward() { model_.backward(); }
+  double clip_grad_norm(double max_norm) {
+    return llm::clip_grad_norm(model_.grads.data(), model_.grads.size(), max_norm);
+  }
+  void adamw_step(double lr) { adam_.step(model_.params.data(), model_.grads.data(), lr); }
+
+  /// Parameters and AdamW state for a checkpoint.
+  void save_state(std::vector<float>& params, AdamW<float>& adam) const {
+    params = model_.params;
+    adam = adam_;
+  }
+  void load_state(std::vector<float> params, std::vector<float> m, std::vector<float> v, std::size_t t) {
+    model_.params = std::move(params);
+    adam_.m = std::move(m);
+    adam_.v = std::move(v);
+    adam_.t = t;
+  }
+
+ private:
+  LlamaCpu<float> model_;
+  AdamW<float> adam_;
+};
+
+template <class Engine>
+class BasicTrainer {
+ public:
+  BasicTrainer(const LlamaConfig& cfg, const TrainOptions& opt) : opt_(opt), engine_(cfg, opt.adamw), rng_(opt.seed) {
+    std::vector<float> p(engine_.layout().total);
+    llama_init(cfg, engine_.layout(), p.data(), opt.seed, opt.gate_init_std);
+    engine_.set_params(p.data(), p.size());
+  }
+
+  const LlamaConfig& config() const { return engine_.config(); }
+  auto& model() { return engine_.model(); }
+  Engine& engine() { return engine_; }
+  std::size_t num_params() const { return engine_.num_params(); }
   std::size_t step() const { return step_; }
   const TrainOptions& options() const { return opt_; }
 
@@ -69,15 +117,14 @@ class Trainer {
   }
 
   StepReport train_step(const Corpus& train) {
-    const int T = config().ctx;
-    const Batch b = random_batch(train, opt_.batch, T, rng_);
+    const Batch b = random_batch(train, opt_.batch, config().ctx, rng_);
     StepReport r;
-    r.loss = model_.forward(b.tokens.data(), b.targets.data(), b.segments.data(), b.B, b.T, lambda_at(step_));
-    model_.backward();
-    r.grad_norm = clip_grad_norm(model_.grads.data(), model_.grads.size(), opt_.clip);
+    r.loss = engine_.forward(b.tokens.data(), b.targets.data(), b.segments.data(), b.B, b.T, lambda_at(step_));
+    engine_.backward();
+    r.grad_norm = engine_.clip_grad_norm(opt_.clip);
     LrSchedule s{opt_.lr, opt_.min_lr, opt_.warmup, opt_.steps};
     r.lr = s.at(step_);
-    adam_.step(model_.params.data(), model_.grads.data(), r.lr);
+    engine_.adamw_step(r.lr);
     r.step = ++step_;
     return r;
   }
@@ -87,47 +134,46 @@ class Trainer {
     double sum = 0.0;
     std::size_t n = 0;
     for (const Batch& b : eval_batches(c, opt_.batch, config().ctx, max_windows)) {
-      const LossParts l = model_.forward(b.tokens.data(), b.targets.data(), b.segments.data(), b.B, b.T, 0.0);
+      const LossParts l = engine_.forward(b.tokens.data(), b.targets.data(), b.segments.data(), b.B, b.T, 0.0);
       sum += l.ce * double(b.B) * b.T;
       n += std::size_t(b.B) * b.T;
     }
     return n ? sum / double(n) : 0.0;
   }
 
-  void save(const std::string& path) const {
+  void save(const std::string& path) {
+    std::vector<float> params;
+    AdamW<float> adam(engine_.layout(), opt_.adamw);
+    engine_.save_state(params, adam);
     TrainState st;
     st.step = step_;
     st.rng_state = rng_.state;
     st.seed = opt_.seed;
-    st.adam_t = adam_.t;
+    st.adam_t = adam.t;
     st.run = opt_.json();
-    save_checkpoint(path, model_.config(), model_.params.data(), &st, &adam_);
+    save_checkpoint(path, config(), params.data(), &st, &adam);
   }
 
   /// Continues from a checkpoint of the same config (weights, AdamW moments, step, batch RNG).
   void resume(const std::string& path) {
     Checkpoint ck = load_checkpoint(path);
-    const LlamaConfig& a = ck.cfg;
-    const LlamaConfig& b = config();
-    if (a.dim != b.dim || a.n_layers != b.n_layers || a.n_heads != b.n_heads || a.n_kv_heads != b.n_kv_heads ||
-        a.ffn != b.ffn || a.ctx != b.ctx || a.vocab != b.vocab || a.gate_stack != b.gate_stack)
+    if (ck.cfg != config())
       throw InvalidArgument("so8t::llm::Trainer::resume: '" + path + "' holds a different model config");
     if (!ck.has_train_state)
       throw InvalidArgument("so8t::llm::Trainer::resume: '" + path + "' has no training state (model-only file)");
-    model_.params = std::move(ck.params);
-    adam_.m = std::move(ck.adam_m);
-    adam_.v = std::move(ck.adam_v);
-    adam_.t = std::size_t(ck.state.adam_t);
+    engine_.load_state(std::move(ck.params), std::move(ck.adam_m), std::move(ck.adam_v), std::size_t(ck.state.adam_t));
     step_ = std::size_t(ck.state.step);
     rng_.state = ck.state.rng_state;
   }
 
  private:
   TrainOptions opt_;
-  LlamaCpu<float> model_;
-  AdamW<float> adam_;
+  Engine engine_;
   Rng rng_;
   std::size_t step_ = 0;
 };
+
+/// The CPU trainer.
+using Trainer = BasicTrainer<CpuEngine>;
 
 }  // namespace so8t::llm
