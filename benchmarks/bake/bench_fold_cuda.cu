@@ -8,18 +8,13 @@
 #include <cstdio>
 #include <vector>
 
+#include "so8t/base/cublas_check.cuh"
 #include "so8t/base/cuda_check.cuh"
 #include "so8t/bake/fold.cuh"
 
 namespace {
 
 constexpr int kReps = 10;
-
-#define BENCH_CUBLAS_CHECK(expr)                                                                 \
-  do {                                                                                          \
-    const cublasStatus_t st_ = (expr);                                                          \
-    if (st_ != CUBLAS_STATUS_SUCCESS) throw so8t::CudaError(int(st_), "cuBLAS call failed: " #expr); \
-  } while (0)
 
 template <class F>
 float best_ms(F&& f) {
@@ -66,19 +61,19 @@ void run(std::size_t out, std::size_t D) {
   SO8T_CUDA_CHECK(cudaMemcpy(R, hR.data(), 64 * n * sizeof(float), cudaMemcpyHostToDevice));
   SO8T_CUDA_CHECK(cudaMemcpy(B, hB.data(), D * D * sizeof(float), cudaMemcpyHostToDevice));
   cublasHandle_t h;
-  BENCH_CUBLAS_CHECK(cublasCreate(&h));
-  BENCH_CUBLAS_CHECK(cublasSetMathMode(h, CUBLAS_PEDANTIC_MATH));  // true fp32, no TF32
+  SO8T_CUBLAS_CHECK(cublasCreate(&h));
+  SO8T_CUBLAS_CHECK(cublasSetMathMode(h, CUBLAS_PEDANTIC_MATH));  // true fp32, no TF32
   const auto view_in = so8t::matrix_view<const float>(W, out, D);
   const auto view_out = so8t::matrix_view(W2, out, D);
   const auto rot = so8t::block_rotations<float>(R, n);
-  const float fold_ms = best_ms([&] { so8t::cuda::fold_right(view_in, view_out, rot); });
+  const float fold_ms = best_ms([&] { so8t::cuda::bake::fold_right(view_in, view_out, rot); });
   const float copy_ms = best_ms([&] {
     SO8T_CUDA_CHECK(cudaMemcpyAsync(W2, W, out * D * sizeof(float), cudaMemcpyDeviceToDevice));
   });
   const float one = 1.0f, zero = 0.0f;
   // Row-major C[out, D] = W[out, D] B[D, D] is column-major C^T = B^T W^T: sgemm(N, N, D, out, D, B, W).
   const float gemm_ms = best_ms([&] {
-    BENCH_CUBLAS_CHECK(cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, int(D), int(out), int(D), &one, B, int(D), W, int(D),
+    SO8T_CUBLAS_CHECK(cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, int(D), int(out), int(D), &one, B, int(D), W, int(D),
                                    &zero, C, int(D)));
   });
   const double bytes = 2.0 * double(out) * double(D) * sizeof(float);
@@ -86,7 +81,7 @@ void run(std::size_t out, std::size_t D) {
               "cuBLAS SGEMM %.3f ms; fold/copy bandwidth %.2f, GEMM/fold time %.1fx\n",
               out, D, fold_ms, bytes / fold_ms * 1e-6, copy_ms, bytes / copy_ms * 1e-6, gemm_ms, copy_ms / fold_ms,
               gemm_ms / fold_ms);
-  BENCH_CUBLAS_CHECK(cublasDestroy(h));
+  SO8T_CUBLAS_CHECK(cublasDestroy(h));
   SO8T_CUDA_CHECK(cudaFree(W));
   SO8T_CUDA_CHECK(cudaFree(W2));
   SO8T_CUDA_CHECK(cudaFree(C));

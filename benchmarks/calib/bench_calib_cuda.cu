@@ -60,12 +60,12 @@ int main() {
     const double gbps = double(read) / (ms * 1e-3) / 1e9;
     std::printf("%-28s %9.3f ms %8.1f GB/s read  ratio %.2f\n", name, ms, gbps, gbps / copy_gbps);
   };
-  line("compare_logits_cuda", time_ms([&] { (void)so8t::calib::compare_logits_cuda(a, b, tokens, vocab); }, reps),
+  line("compare_logits_cuda", time_ms([&] { (void)so8t::cuda::calib::compare_logits_cuda(a, b, tokens, vocab); }, reps),
        2 * bytes);
   line("calibration_summary_cuda",
-       time_ms([&] { (void)so8t::calib::calibration_summary_cuda(a, dy, tokens, vocab); }, reps), bytes);
+       time_ms([&] { (void)so8t::cuda::calib::calibration_summary_cuda(a, dy, tokens, vocab); }, reps), bytes);
   std::vector<double> ent, mx;
-  line("entropy_series_cuda", time_ms([&] { so8t::calib::entropy_series_cuda(a, tokens, vocab, ent, mx); }, reps),
+  line("entropy_series_cuda", time_ms([&] { so8t::cuda::calib::entropy_series_cuda(a, tokens, vocab, ent, mx); }, reps),
        bytes);
   SO8T_CUDA_CHECK(cudaFree(a));
   SO8T_CUDA_CHECK(cudaFree(b));

@@ -2,11 +2,11 @@
 // cuBLAS fp16 GEMM, plus the Q8_0 / Q4_K GEMV against cuBLAS fp16 at small M, all in the same run.
 // M in {1, 16, 256, 1024, 4096}, (N, K) in {(4096, 4096), (14336, 4096)}. Median of 7 windows timed
 // with CUDA events. Prints a ratio table and writes JSON (argv[1], default bench_gemm_cuda.json).
-// Whole LLM.int8 layer (int8_layer.cuh: quantize X with outlier columns, outlier product, int8 matmul, fused
+// Whole LLM.int8 layer (so8t/gemm/llm_int8.cuh: quantize X with outlier columns, outlier product, int8 matmul, fused
 // epilogue) with each int8 backend against cuBLAS fp16 GEMM at M in {256, 1024, 4096}, same (N, K); X has
 // 4 outlier columns (|x| = 8 in one row each), as LLM activations typically do.
 // Without a GPU it says so and exits 0.
-// int8_layer.cuh first: it keeps Eigen (pulled in by the host layer headers) in host-only mode.
+// llm_int8.cuh first: it keeps Eigen (pulled in by the host layer headers) in host-only mode.
 #include "so8t/gemm/llm_int8.cuh"
 
 #include <cublasLt.h>
@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include "so8t/base/cublas_check.cuh"
+#include "so8t/base/device_buffer.cuh"
 #include "so8t/gemm/int8_kernels.cuh"
 #include "so8t/gemm/int8_cublaslt.cuh"
 #include "so8t/gemm/qgemm.cuh"
@@ -50,10 +52,6 @@ double median_ms(F&& f) {
   return t[t.size() / 2];
 }
 
-void cublas_check(cublasStatus_t s, const char* what) {
-  if (s != CUBLAS_STATUS_SUCCESS) throw so8t::CudaError(static_cast<int>(s), std::string("cuBLAS: ") + what);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -65,8 +63,8 @@ int main(int argc, char** argv) {
   cudaDeviceProp prop{};
   SO8T_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
   cublasHandle_t blas;
-  cublas_check(cublasCreate(&blas), "create");
-  so8t::cuda::int8::CublasLtInt8 lt;
+  SO8T_CUBLAS_CHECK(cublasCreate(&blas));
+  so8t::cuda::gemm::CublasLtInt8 lt;
   const int ms_list[] = {1, 16, 256, 1024, 4096};
   const int nk[][2] = {{4096, 4096}, {14336, 4096}};
   std::string json = "{\n  \"device\": \"" + std::string(prop.name) + "\",\n  \"runs\": [\n";
@@ -101,15 +99,14 @@ int main(int argc, char** argv) {
     for (int m : ms_list) {
       const float one = 1.0f, zero = 0.0f;
       const double t16 = median_ms([&] {
-        cublas_check(cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, &one, wh, CUDA_R_16F, k, xh, CUDA_R_16F, k,
-                                  &zero, yh, CUDA_R_16F, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
-                     "gemmEx fp16");
+        SO8T_CUBLAS_CHECK(cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, &one, wh, CUDA_R_16F, k, xh, CUDA_R_16F,
+                                       k, &zero, yh, CUDA_R_16F, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
       });
-      so8t::cuda::int8::Epilogue ep;
+      so8t::cuda::gemm::Epilogue ep;
       ep.y = y;
       ep.row_scale = rs;
       ep.col_scale = cs;
-      const double tmma = median_ms([&] { so8t::cuda::int8::gemm_s8_mma(x8, w8, m, n, k, ep); });
+      const double tmma = median_ms([&] { so8t::cuda::gemm::gemm_s8_mma(x8, w8, m, n, k, ep); });
       double tlt = 0;
       try {
         tlt = median_ms([&] { lt.gemm(x8, w8, m, n, k, c32, ep); });
@@ -117,7 +114,7 @@ int main(int argc, char** argv) {
         std::printf("cuBLASLt int8 failed at M=%d: %s\n", m, e.what());
       }
       double tq4 = 0;
-      if (m <= 16) tq4 = median_ms([&] { so8t::cuda::qgemv::qgemv(so8t::quant::Type::q4_k, q4, n, k, reinterpret_cast<const float*>(yh), m, y); });
+      if (m <= 16) tq4 = median_ms([&] { so8t::cuda::gemm::qgemv(so8t::quant::Type::q4_k, q4, n, k, reinterpret_cast<const float*>(yh), m, y); });
       std::printf("%6d %6d %6d %10.4f %10.4f %10.4f %10.2f %10.2f %10.2f\n", m, n, k, t16, tlt, tmma,
                   tlt > 0 ? tlt / tmma : 0.0, t16 / tmma, tq4 > 0 ? t16 / tq4 : 0.0);
       char buf[400];
@@ -148,10 +145,10 @@ int main(int argc, char** argv) {
     for (auto& v : hw) v = 0.05f * d(rng);
     for (auto& v : hx) v = 2.0f * d(rng);
     for (int c = 0; c < 4; ++c) hx[static_cast<std::size_t>(37 * c) * k + 101 + 997 * c] = 8.0f;
-    const auto layer = so8t::cuda::Int8LinearCuda::from_float(hw.data(), n, k, nullptr, "bench");
+    const auto layer = so8t::cuda::gemm::Int8LinearCuda::from_float(hw.data(), n, k, nullptr, "bench");
     hw.clear();
     hw.shrink_to_fit();
-    so8t::cuda::DeviceMem dx(4 * hx.size(), "bench X"), dy(4 * std::size_t(mmax) * n, "bench Y");
+    so8t::cuda::DeviceBuffer<> dx(4 * hx.size(), "bench X"), dy(4 * std::size_t(mmax) * n, "bench Y");
     SO8T_CUDA_CHECK(cudaMemcpy(dx.as<void>(), hx.data(), 4 * hx.size(), cudaMemcpyHostToDevice));
     __half *xh, *wh, *yh;
     SO8T_CUDA_CHECK(cudaMalloc(&xh, std::size_t(mmax) * k * 2));
@@ -159,19 +156,18 @@ int main(int argc, char** argv) {
     SO8T_CUDA_CHECK(cudaMalloc(&yh, std::size_t(mmax) * n * 2));
     SO8T_CUDA_CHECK(cudaMemset(xh, 0, std::size_t(mmax) * k * 2));
     SO8T_CUDA_CHECK(cudaMemset(wh, 0, std::size_t(n) * k * 2));
-    so8t::cuda::Int8Workspace ws;
+    so8t::cuda::gemm::Int8Workspace ws;
     for (int m : {256, 1024, 4096}) {
       const float one = 1.0f, zero = 0.0f;
       const double t16 = median_ms([&] {
-        cublas_check(cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, &one, wh, CUDA_R_16F, k, xh, CUDA_R_16F, k,
-                                  &zero, yh, CUDA_R_16F, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
-                     "gemmEx fp16");
+        SO8T_CUBLAS_CHECK(cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, &one, wh, CUDA_R_16F, k, xh, CUDA_R_16F,
+                                       k, &zero, yh, CUDA_R_16F, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
       });
-      so8t::cuda::Int8CudaOptions o;
-      o.backend = so8t::cuda::int8::Backend::mma;
+      so8t::cuda::gemm::Int8CudaOptions o;
+      o.backend = so8t::cuda::gemm::Backend::mma;
       const double tmma = median_ms([&] { layer.forward(dx.as<float>(), m, dy.as<float>(), ws, o); });
       double tlt = 0;
-      o.backend = so8t::cuda::int8::Backend::cublaslt;
+      o.backend = so8t::cuda::gemm::Backend::cublaslt;
       try {
         tlt = median_ms([&] { layer.forward(dx.as<float>(), m, dy.as<float>(), ws, o); });
       } catch (const so8t::CudaError& e) {

@@ -1,5 +1,5 @@
 // infer_cuda.cu: the CUDA side of so8t_infer (infer_backend.hpp): device probe, the linear layers on the GPU
-// (so8t/kernels/llama_infer_cuda.cuh) and the LLM.int8 offload backend (offload_cuda.cuh). The CUDA kernel
+// (so8t/llm/infer/cuda_linear.cuh) and the LLM.int8 offload backend (so8t/offload/executor.cuh). The CUDA kernel
 // headers come first: they keep Eigen in host-only mode for this translation unit.
 #include "so8t/llm/infer/cuda_linear.cuh"
 #include "so8t/offload/executor.cuh"
@@ -35,9 +35,9 @@ GpuProbe probe_gpu() {
 }
 
 std::unique_ptr<so8t::llm::LinearBackend> make_cuda_linear(const so8t::llm::LlamaModel& model) {
-  return std::make_unique<so8t::cuda::CudaLinear>(model);
+  return std::make_unique<so8t::llm::CudaLinear>(model);
 }
 
-std::unique_ptr<so8t::offload::GpuBackend> make_cuda_int8() { return std::make_unique<so8t::cuda::CudaOffloadBackend>(); }
+std::unique_ptr<so8t::offload::GpuBackend> make_cuda_int8() { return std::make_unique<so8t::cuda::offload::CudaOffloadBackend>(); }
 
 }  // namespace so8t_infer

@@ -1,5 +1,5 @@
 // so8t/quant.hpp: ggml block quantizers, bit-exact with ggml's reference rows, and their dot products
-// (namespace so8t::quant). CUDA twin: kernels/so8t/quant/quantize.cuh.
+// (namespace so8t::quant; scalar in dot.hpp, AVX2 in dot_avx2.hpp). CUDA twin: kernels/so8t/quant/quantize.cuh.
 #pragma once
 
 #include "so8t/quant/type.hpp"
@@ -8,3 +8,4 @@
 #include "so8t/quant/quantize.hpp"
 #include "so8t/quant/presets.hpp"
 #include "so8t/quant/dot.hpp"
+#include "so8t/quant/dot_avx2.hpp"

@@ -236,6 +236,27 @@ TEST(GgufWriterRoundTrip, TensorsOfEveryTypeAndRank) {
   }
 }
 
+// Fuzzer find (CI, 2026-12-05): two 0-byte tensors at the start of the data. Writing the first one
+// with write_tensor(name, p, 0) used to leave it "current", so the second was refused as out of order.
+TEST(GgufWriterRoundTrip, LeadingEmptyTensorsWrittenInOrder) {
+  std::vector<std::uint8_t> out;
+  Writer w(&out);
+  w.add_tensor("a", Type::f32, {0, 3});
+  w.add_tensor("b", Type::f32, {0});
+  w.add_tensor("c", Type::f32, {2});
+  const float c[2] = {1.5f, -2.0f};
+  w.write_tensor("a", nullptr, 0);
+  w.write_tensor("b", nullptr, 0);
+  w.write_tensor("c", c, sizeof c);
+  w.finish();
+  const Reader r = Reader::from_memory(out.data(), out.size());
+  ASSERT_EQ(r.tensors().size(), 3u);
+  EXPECT_EQ(r.tensor(0).size, 0u);
+  EXPECT_EQ(r.tensor(1).size, 0u);
+  ASSERT_EQ(r.tensor(2).size, sizeof c);
+  EXPECT_EQ(std::memcmp(r.tensor(2).data, c, sizeof c), 0);
+}
+
 // ---------------------------------------------------------------- refused input
 
 TEST(GgufWriterRefuses, BadMetadata) {

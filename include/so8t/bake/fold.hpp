@@ -94,19 +94,15 @@ struct fold_batch {
       typename std::conditional<!std::is_void<b4>::value, b4, b2>::type>::type;
 };
 
-/// Lane operations on an xsimd batch, with the product kept from fusing into an FMA (the batch analogue of
-/// so8t::fp::mul), so each lane rounds exactly like ScalarOps.
+/// Lane operations on an xsimd batch, with the product kept from fusing into an FMA (fp::mul's batch
+/// form), so each lane rounds exactly like ScalarOps.
 template <class V>
 struct BatchOps {
   template <class A>
   static V broadcast(A c) {
     return V(c);
   }
-  static V mul(V a, V b) {
-    typename V::register_type r = a * b;
-    __asm__("" : "+x"(r));
-    return V(r);
-  }
+  static V mul(V a, V b) { return fp::mul(a, b); }
   static V add(V a, V b) { return a + b; }
 };
 

@@ -10,31 +10,50 @@
 //     the value's origin, so the add that follows cannot be merged with it.
 // The result is the plain IEEE sequence "round(a*b), then round(acc + that)", identical at -O0 and at
 // -O3 -march=native -ffp-contract=fast, on the CPU and on the GPU. tests/flags checks this byte for byte.
+// This is the one barrier of the library: scalars, GCC/Clang vector types (so8t/so8/lanes.hpp) and xsimd
+// batches (the quantizers' fast paths, so8t/quant/simd_batch.hpp, and the fold, so8t/bake/fold.hpp) all
+// multiply through fp::mul and so through fp::opaque.
 #pragma once
 
 #include <type_traits>
+#include <utility>
 
 #include "so8t/base/config.hpp"
 
 namespace so8t::fp {
 
+namespace detail {
+/// True for classes that hold one SIMD register as `data` of type `register_type` (xsimd::batch). The
+/// register type itself never becomes a template argument (GCC would warn that its attributes are dropped).
+template <class T, class = void>
+struct holds_register : std::false_type {};
+template <class T>
+struct holds_register<T, std::void_t<decltype(sizeof(typename T::register_type)),
+                                     decltype(static_cast<void>(std::declval<T&>().data))>> : std::true_type {};
+}  // namespace detail
+
 /// Hides `v` from the optimiser: it must exist, rounded to its type, before anything uses it.
-/// Works on scalars and on GCC/Clang vector types up to the widest register (so8t/lanes.hpp).
+/// Works on scalars, on GCC/Clang vector types up to the widest register (so8t/lanes.hpp) and on xsimd
+/// batches (through the register they hold).
 template <class T>
 SO8T_HOST_DEVICE void opaque(T& v) {
 #if !SO8T_DEVICE_CODE
+  if constexpr (detail::holds_register<T>::value) {
+    opaque(v.data);
+  } else {
 #  if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && defined(__AVX512F__)
-  __asm__("" : "+v"(v));
+    __asm__("" : "+v"(v));
 #  elif defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-  __asm__("" : "+x"(v));
+    __asm__("" : "+x"(v));
 #  elif defined(__GNUC__) && defined(__aarch64__)
-  __asm__("" : "+w"(v));
+    __asm__("" : "+w"(v));
 #  elif defined(__GNUC__)
-  __asm__("" : "+m"(v));
+    __asm__("" : "+m"(v));
 #  else
-  volatile T t = v;
-  v = t;
+    volatile T t = v;
+    v = t;
 #  endif
+  }
 #else
   (void)v;
 #endif
@@ -92,17 +111,25 @@ SO8T_HOST_DEVICE double sub(double a, double b) {
 #endif
 }
 
-/// The same three steps for class types (so8t's SIMD lane packs, so8t/lanes.hpp), found by ADL at
-/// instantiation: lane_mul is the lane-wise round(a*b) behind the same barrier.
-template <class V, std::enable_if_t<std::is_class<V>::value, int> = 0>
+/// The same three steps lane by lane (host only), for
+///   - xsimd batches and GCC/Clang vector types: the product passes through opaque() like a scalar's;
+///   - so8t's SIMD lane packs (so8t/lanes.hpp), found by ADL at instantiation: lane_mul, which is
+///     fp::mul on the pack's vector.
+template <class V, std::enable_if_t<!std::is_arithmetic<V>::value, int> = 0>
 inline V mul(const V& a, const V& b) {
-  return lane_mul(a, b);
+  if constexpr (std::is_class<V>::value && !detail::holds_register<V>::value) {
+    return lane_mul(a, b);
+  } else {
+    V p = a * b;
+    opaque(p);
+    return p;
+  }
 }
-template <class V, std::enable_if_t<std::is_class<V>::value, int> = 0>
+template <class V, std::enable_if_t<!std::is_arithmetic<V>::value, int> = 0>
 inline V add(const V& a, const V& b) {
   return a + b;
 }
-template <class V, std::enable_if_t<std::is_class<V>::value, int> = 0>
+template <class V, std::enable_if_t<!std::is_arithmetic<V>::value, int> = 0>
 inline V sub(const V& a, const V& b) {
   return a - b;
 }

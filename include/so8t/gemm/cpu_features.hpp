@@ -2,18 +2,16 @@
 //
 // The int8 kernels (so8t/gemm/int8_kernels.hpp) are compiled with __attribute__((target(...))), so a
 // consumer needs no -march flag: the AVX512-VNNI and AVX2 paths exist in every x86-64 build and are
-// only called when __builtin_cpu_supports says the CPU (and OS) has them. Elsewhere: scalar reference.
+// only called when the CPU probe (so8t/base/cpu_features.hpp) says the CPU (and OS) has them.
+// Elsewhere: scalar reference.
 #pragma once
 
 #include <string>
 
+#include "so8t/base/cpu_features.hpp"
 #include "so8t/base/errors.hpp"
 
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__) && !defined(__CUDACC__)
-#  define SO8T_GEMM_X86 1
-#else
-#  define SO8T_GEMM_X86 0
-#endif
+#define SO8T_GEMM_X86 SO8T_CPU_X86
 
 namespace so8t::gemm {
 
@@ -35,20 +33,8 @@ inline bool cpu_supports(Int8Kernel k) {
   switch (k) {
     case Int8Kernel::automatic:
     case Int8Kernel::scalar: return true;
-#if SO8T_GEMM_X86
-    case Int8Kernel::avx2: {
-      static const bool ok = __builtin_cpu_supports("avx2");
-      return ok;
-    }
-    case Int8Kernel::avx512vnni: {
-      static const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                             __builtin_cpu_supports("avx512vnni");
-      return ok;
-    }
-#else
-    case Int8Kernel::avx2:
-    case Int8Kernel::avx512vnni: return false;
-#endif
+    case Int8Kernel::avx2: return cpu::has_avx2();
+    case Int8Kernel::avx512vnni: return cpu::has_avx512_vnni();
   }
   return false;
 }

@@ -8,7 +8,8 @@
 // the weight is dequantized once and handed to the fp32 GEMM (Eigen), which is faster once the GEMM is
 // compute-bound. kQgemmCrossoverM = 64 comes from benchmarks/gemm (BM_qgemm, N = K = 4096, this project's
 // 2-vCPU Zen 4): on the fly ~6 + 1.6 M ms, dequantize + GEMM ~75 + 0.55 M ms, so they cross near M = 64.
-// The dot products use AVX2+FMA when the CPU has them (__attribute__((target)), no -march needed).
+// The dot products use AVX2+FMA when the CPU has them (__attribute__((target)), no -march needed; the probe
+// is so8t/base/cpu_features.hpp).
 #pragma once
 
 #include <cstdint>
@@ -110,7 +111,7 @@ inline void qgemm(quant::Type t, const void* w, std::int64_t n, std::int64_t k, 
     return;
   }
 #if SO8T_GEMM_X86
-  const bool simd = opt.allow_simd && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const bool simd = opt.allow_simd && cpu::has_avx2_fma();
 #else
   const bool simd = false;
 #endif

@@ -115,6 +115,7 @@ class Writer {
   /// needed. A tensor may arrive in any number of chunks; it is padded when its last byte arrives.
   void write_tensor_data(const void* data, std::size_t n) {
     start_data();
+    complete_finished_tensors();  // 0-byte tensors ahead of the data are complete already
     const auto* p = static_cast<const std::uint8_t*>(data);
     while (n > 0) {
       if (current_ >= tensors_.size())
@@ -132,6 +133,7 @@ class Writer {
   /// Writes the whole of tensor `name`, which must be the next one and exactly its declared size.
   void write_tensor(const std::string& name, const void* data, std::size_t n) {
     start_data();
+    complete_finished_tensors();
     // A 0-byte tensor is complete as soon as the one before it is, so it may already lie behind current_.
     auto it = tensor_index_.find(name);
     if (n == 0 && it != tensor_index_.end() && it->second < current_ && tensors_[it->second].nbytes == 0) return;

@@ -5,7 +5,7 @@
 // stay sequential in index order (spec §0.8), so instead of splitting one sum across lanes, each lane runs
 // the whole search for one sub-block: lane j holds value i of sub-block j (a transpose), every branch of
 // the reference becomes a lane-wise select with the same comparison, and every product that is then added
-// goes through simd::mul (no FMA). Lane by lane this is the scalar reference's exact sequence of IEEE
+// goes through fp::mul (no FMA). Lane by lane this is the scalar reference's exact sequence of IEEE
 // operations. The scale packing and the second pass (per-value divide + nearest_int) follow the
 // reference; super-blocks with inf/NaN go to the scalar reference.
 #pragma once
@@ -17,7 +17,7 @@
 #include "so8t/quant/k_common.hpp"
 #include "so8t/quant/q4_k.hpp"
 #include "so8t/quant/rounding.hpp"
-#include "so8t/quant/simd_barrier.hpp"
+#include "so8t/quant/simd_batch.hpp"
 
 namespace so8t::quant {
 
@@ -31,12 +31,12 @@ inline simd::fbatch make_qkx2_quants_lanes(int nmax, const simd::fbatch* xt, con
   constexpr int n = 32;
   const fbatch zero(0.0f), fnmax(static_cast<float>(nmax));
   fbatch mn = xt[0], mx = xt[0], sum_w = w[0];
-  fbatch sum_x = simd::mul(sum_w, xt[0]);
+  fbatch sum_x = fp::mul(sum_w, xt[0]);
   for (int i = 1; i < n; ++i) {
     mn = xsimd::select(xt[i] < mn, xt[i], mn);
     mx = xsimd::select(xt[i] > mx, xt[i], mx);
     sum_w = sum_w + w[i];
-    sum_x = sum_x + simd::mul(w[i], xt[i]);
+    sum_x = sum_x + fp::mul(w[i], xt[i]);
   }
   mn = xsimd::select(mn > zero, zero, mn);
   const auto flat = (mx == mn);
@@ -45,33 +45,33 @@ inline simd::fbatch make_qkx2_quants_lanes(int nmax, const simd::fbatch* xt, con
   fbatch scale = fbatch(1.0f) / iscale;
   fbatch best_error = zero;
   for (int i = 0; i < n; ++i) {
-    Lt[i] = simd::nearest_int_clamped(simd::mul(iscale, xt[i] - mn), 0, nmax);
-    const fbatch diff = (simd::mul(scale, Lt[i]) + mn) - xt[i];
-    best_error = best_error + simd::mul(w[i], simd::mul(diff, diff));
+    Lt[i] = simd::nearest_int_clamped(fp::mul(iscale, xt[i] - mn), 0, nmax);
+    const fbatch diff = (fp::mul(scale, Lt[i]) + mn) - xt[i];
+    best_error = best_error + fp::mul(w[i], fp::mul(diff, diff));
   }
   fbatch Laux[n];
   for (int is = 0; is <= nstep; ++is) {
     iscale = (fbatch(fp::add(fp::add(rmin, fp::mul(rdelta, static_cast<float>(is))), static_cast<float>(nmax)))) / (mx - mn);
     fbatch sum_l = zero, sum_l2 = zero, sum_xl = zero;
     for (int i = 0; i < n; ++i) {
-      Laux[i] = simd::nearest_int_clamped(simd::mul(iscale, xt[i] - mn), 0, nmax);
-      const fbatch wl = simd::mul(w[i], Laux[i]);
+      Laux[i] = simd::nearest_int_clamped(fp::mul(iscale, xt[i] - mn), 0, nmax);
+      const fbatch wl = fp::mul(w[i], Laux[i]);
       sum_l = sum_l + wl;
-      sum_l2 = sum_l2 + simd::mul(wl, Laux[i]);
-      sum_xl = sum_xl + simd::mul(wl, xt[i]);
+      sum_l2 = sum_l2 + fp::mul(wl, Laux[i]);
+      sum_xl = sum_xl + fp::mul(wl, xt[i]);
     }
-    const fbatch D = simd::mul(sum_w, sum_l2) - simd::mul(sum_l, sum_l);
+    const fbatch D = fp::mul(sum_w, sum_l2) - fp::mul(sum_l, sum_l);
     const auto d_pos = D > zero;
     if (!xsimd::any(d_pos)) continue;
-    fbatch this_scale = (simd::mul(sum_w, sum_xl) - simd::mul(sum_x, sum_l)) / D;
-    fbatch this_min = (simd::mul(sum_l2, sum_x) - simd::mul(sum_l, sum_xl)) / D;
+    fbatch this_scale = (fp::mul(sum_w, sum_xl) - fp::mul(sum_x, sum_l)) / D;
+    fbatch this_min = (fp::mul(sum_l2, sum_x) - fp::mul(sum_l, sum_xl)) / D;
     const auto min_pos = this_min > zero;
     this_min = xsimd::select(min_pos, zero, this_min);
     this_scale = xsimd::select(min_pos, sum_xl / sum_l2, this_scale);
     fbatch cur_error = zero;
     for (int i = 0; i < n; ++i) {
-      const fbatch diff = (simd::mul(this_scale, Laux[i]) + this_min) - xt[i];
-      cur_error = cur_error + simd::mul(w[i], simd::mul(diff, diff));
+      const fbatch diff = (fp::mul(this_scale, Laux[i]) + this_min) - xt[i];
+      cur_error = cur_error + fp::mul(w[i], fp::mul(diff, diff));
     }
     const auto better = d_pos && (cur_error < best_error);
     if (!xsimd::any(better)) continue;
@@ -102,7 +102,7 @@ inline void quantize_block_q4_k_simd(const float* x, BlockQ4K& y) {
       xt[i] = fbatch::load_aligned(tmp);
     }
     fbatch sum_x2(0.0f);
-    for (int i = 0; i < 32; ++i) sum_x2 = sum_x2 + simd::mul(xt[i], xt[i]);
+    for (int i = 0; i < 32; ++i) sum_x2 = sum_x2 + fp::mul(xt[i], xt[i]);
     const fbatch av_x = xsimd::sqrt(sum_x2 / fbatch(32.0f));
     for (int i = 0; i < 32; ++i) w[i] = av_x + xsimd::abs(xt[i]);
     fbatch mn;
@@ -164,8 +164,8 @@ inline void dequantize_block_q4_k_simd(const BlockQ4K& b, float* y) {
       hi[l] = static_cast<float>(q[l] >> 4);
     }
     for (int l = 0; l < 32; l += simd::lanes) {
-      (simd::mul(d1, fbatch::load_aligned(lo + l)) - m1).store_unaligned(y + 64 * c + l);
-      (simd::mul(d2, fbatch::load_aligned(hi + l)) - m2).store_unaligned(y + 64 * c + 32 + l);
+      (fp::mul(d1, fbatch::load_aligned(lo + l)) - m1).store_unaligned(y + 64 * c + l);
+      (fp::mul(d2, fbatch::load_aligned(hi + l)) - m2).store_unaligned(y + 64 * c + 32 + l);
     }
   }
 }

@@ -11,7 +11,7 @@
 #include "so8t/quant/blocks.hpp"
 #include "so8t/quant/q8_0.hpp"
 #include "so8t/quant/rounding.hpp"
-#include "so8t/quant/simd_barrier.hpp"
+#include "so8t/quant/simd_batch.hpp"
 
 namespace so8t::quant {
 
@@ -32,7 +32,7 @@ inline void quantize_block_q8_0_simd(const float* x, BlockQ8_0& y) {
   alignas(32) std::int32_t q[32];
   const fbatch vid(id);
   for (int i = 0; i < 32; i += lanes) {
-    const fbatch v = simd::mul(fbatch::load_unaligned(x + i), vid);
+    const fbatch v = fp::mul(fbatch::load_unaligned(x + i), vid);
     const fbatch a = xsimd::abs(v);
     const fbatch t = xsimd::trunc(a);
     const fbatch r = xsimd::select((a - t) >= fbatch(0.5f), t + fbatch(1.0f), t);

@@ -63,12 +63,10 @@ struct Lanes {
   Lanes operator-() const { return Lanes(-v); }
 };
 
-/// Lane-wise round(a*b), kept apart from any following add (the vector form of fp::mul).
+/// Lane-wise round(a*b), kept apart from any following add: fp::mul on the vector type.
 template <class S>
 inline Lanes<S> lane_mul(const Lanes<S>& a, const Lanes<S>& b) {
-  typename Lanes<S>::vec p = a.v * b.v;
-  fp::opaque(p);
-  return Lanes<S>(p);
+  return Lanes<S>(fp::mul(a.v, b.v));
 }
 
 template <class S>

@@ -1,4 +1,5 @@
-// so8t/kernels/fold.cuh: the block-diagonal fold on the GPU (see so8t/fold.hpp for the conventions).
+// so8t/bake/fold.cuh: the block-diagonal fold on the GPU, namespace so8t::cuda::bake (see so8t/bake/fold.hpp for
+// the conventions).
 //
 // The kernels run the same SO8T_HOST_DEVICE tile as the CPU (so8t/fold_tile.hpp), so GPU and CPU results are
 // bitwise equal (tests/bake/cuda). The fold is memory-bound (8 multiply-adds per element):
@@ -19,10 +20,11 @@
 #include "so8t/bake/fold_tile.hpp"
 #include "so8t/bake/fold_view.hpp"
 #include "so8t/base/cuda_check.cuh"
+#include "so8t/base/launch.cuh"
 
-namespace so8t::cuda {
+namespace so8t::cuda::bake {
 
-namespace fold_kernels {
+namespace detail {
 
 constexpr unsigned kThreads = 128;
 constexpr std::size_t kRowsPerThread = 8;
@@ -65,32 +67,33 @@ template <class R>
 void check_device_rotations(const BlockRotations<R>& rot, std::size_t n_expected, const char* fn, const char* axis,
                             std::size_t width) {
   if (rot.n_blocks != n_expected)
-    throw InvalidArgument(std::string("so8t::cuda::") + fn + ": " + std::to_string(rot.n_blocks) +
+    throw InvalidArgument(std::string("so8t::cuda::bake::") + fn + ": " + std::to_string(rot.n_blocks) +
                           " rotation blocks given but " + axis + " = " + std::to_string(width) + " needs " +
                           std::to_string(n_expected));
   if (rot.n_blocks > 0 && rot.data == nullptr)
-    throw InvalidArgument(std::string("so8t::cuda::") + fn + ": rotations is a null pointer for " +
+    throw InvalidArgument(std::string("so8t::cuda::bake::") + fn + ": rotations is a null pointer for " +
                           std::to_string(rot.n_blocks) + " blocks");
 }
 
-inline unsigned grid_y(std::size_t n) { return static_cast<unsigned>(n == 0 ? 1 : (n < 65535 ? n : 65535)); }
+/// gridDim.y for n items, one per block row: n (at least 1), at most kMaxGridY (the kernels stride over the rest).
+inline unsigned grid_y(std::size_t n) { return grid_for_capped(n, 1, kMaxGridY); }
 
-}  // namespace fold_kernels
+}  // namespace detail
 
 /// out = W blockdiag(op(R)) on the device (out may be W itself: in place). D = W.cols.
 template <class T, class R>
 void fold_right(MatrixView<const typename fold_detail::identity<T>::type> W, MatrixView<T> out,
                 BlockRotations<R> rot, RotationOp op = RotationOp::as_is, cudaStream_t stream = nullptr) {
-  static_assert(fold_detail::is_weight_type<T>::value, "so8t::cuda::fold_right: unsupported weight type");
-  fold_detail::check_view(W, "cuda::fold_right", "W");
-  fold_detail::check_out_of_place(W, out, "cuda::fold_right");
-  fold_detail::check_multiple_of_8(W.cols, "cuda::fold_right", "D = cols of W");
-  fold_kernels::check_device_rotations(rot, W.cols / 8, "fold_right", "cols of W", W.cols);
+  static_assert(fold_detail::is_weight_type<T>::value, "so8t::cuda::bake::fold_right: unsupported weight type");
+  fold_detail::check_view(W, "cuda::bake::fold_right", "W");
+  fold_detail::check_out_of_place(W, out, "cuda::bake::fold_right");
+  fold_detail::check_multiple_of_8(W.cols, "cuda::bake::fold_right", "D = cols of W");
+  detail::check_device_rotations(rot, W.cols / 8, "fold_right", "cols of W", W.cols);
   if (W.rows == 0 || W.cols == 0) return;
   using A = fold_accumulator_t<T, R>;
-  const dim3 grid(grid_for(rot.n_blocks, fold_kernels::kThreads),
-                  fold_kernels::grid_y((W.rows + fold_kernels::kRowsPerThread - 1) / fold_kernels::kRowsPerThread));
-  fold_kernels::fold_right_kernel<A, T, R><<<grid, fold_kernels::kThreads, 0, stream>>>(
+  const dim3 grid(grid_for(rot.n_blocks, detail::kThreads),
+                  detail::grid_y((W.rows + detail::kRowsPerThread - 1) / detail::kRowsPerThread));
+  detail::fold_right_kernel<A, T, R><<<grid, detail::kThreads, 0, stream>>>(
       W.data, W.ld, out.data, out.ld, W.rows, rot.n_blocks, rot.data, static_cast<int>(op));
   SO8T_CUDA_CHECK(cudaGetLastError());
 }
@@ -107,23 +110,23 @@ template <class T, class R>
 void fold_left(MatrixView<const typename fold_detail::identity<T>::type> W,
                const typename fold_detail::identity<T>::type* bias, MatrixView<T> out, T* bias_out,
                BlockRotations<R> rot, RotationOp op = RotationOp::as_is, cudaStream_t stream = nullptr) {
-  static_assert(fold_detail::is_weight_type<T>::value, "so8t::cuda::fold_left: unsupported weight type");
-  fold_detail::check_view(W, "cuda::fold_left", "W");
-  fold_detail::check_out_of_place(W, out, "cuda::fold_left");
-  fold_detail::check_multiple_of_8(W.rows, "cuda::fold_left", "D = rows of W");
-  fold_kernels::check_device_rotations(rot, W.rows / 8, "fold_left", "rows of W", W.rows);
+  static_assert(fold_detail::is_weight_type<T>::value, "so8t::cuda::bake::fold_left: unsupported weight type");
+  fold_detail::check_view(W, "cuda::bake::fold_left", "W");
+  fold_detail::check_out_of_place(W, out, "cuda::bake::fold_left");
+  fold_detail::check_multiple_of_8(W.rows, "cuda::bake::fold_left", "D = rows of W");
+  detail::check_device_rotations(rot, W.rows / 8, "fold_left", "rows of W", W.rows);
   if ((bias == nullptr) != (bias_out == nullptr))
-    throw InvalidArgument(std::string("so8t::cuda::fold_left: bias is ") + (bias ? "given" : "null") +
+    throw InvalidArgument(std::string("so8t::cuda::bake::fold_left: bias is ") + (bias ? "given" : "null") +
                           " but bias_out is " + (bias_out ? "given" : "null"));
   using A = fold_accumulator_t<T, R>;
   if (W.rows > 0 && W.cols > 0) {
-    const dim3 grid(grid_for(W.cols, fold_kernels::kThreads), fold_kernels::grid_y(rot.n_blocks));
-    fold_kernels::fold_left_kernel<A, T, R><<<grid, fold_kernels::kThreads, 0, stream>>>(
+    const dim3 grid(grid_for(W.cols, detail::kThreads), detail::grid_y(rot.n_blocks));
+    detail::fold_left_kernel<A, T, R><<<grid, detail::kThreads, 0, stream>>>(
         W.data, W.ld, out.data, out.ld, W.cols, rot.n_blocks, rot.data, static_cast<int>(op));
     SO8T_CUDA_CHECK(cudaGetLastError());
   }
   if (bias != nullptr && rot.n_blocks > 0) {
-    fold_kernels::fold_bias_kernel<A, T, R><<<grid_for(rot.n_blocks, fold_kernels::kThreads), fold_kernels::kThreads,
+    detail::fold_bias_kernel<A, T, R><<<grid_for(rot.n_blocks, detail::kThreads), detail::kThreads,
                                               0, stream>>>(bias, bias_out, rot.n_blocks, rot.data,
                                                            static_cast<int>(op));
     SO8T_CUDA_CHECK(cudaGetLastError());
@@ -137,4 +140,4 @@ void fold_left(MatrixView<T> W, T* bias, BlockRotations<R> rot, RotationOp op = 
   fold_left<T, R>(MatrixView<const T>(W), bias, W, bias, rot, op, stream);
 }
 
-}  // namespace so8t::cuda
+}  // namespace so8t::cuda::bake

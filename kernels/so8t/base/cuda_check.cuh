@@ -1,7 +1,12 @@
-// so8t/kernels/cuda_check.cuh: checking every CUDA runtime call on the host.
+// so8t/base/cuda_check.cuh: checking every CUDA runtime call on the host (namespace so8t::cuda).
 //
 // SO8T_CUDA_CHECK(expr) throws so8t::CudaError naming the call, file, line and CUDA's own message.
 // Launch wrappers call SO8T_CUDA_CHECK(cudaGetLastError()) right after a launch.
+// The rest of the common CUDA layer, one concept per header (all in so8t::cuda):
+//   cublas_check.cuh   SO8T_CUBLAS_CHECK for cuBLAS / cuBLASLt statuses (only headers that call cuBLAS include it)
+//   device_buffer.cuh  DeviceBuffer<T>, the owning device allocation, and device_alloc
+//   launch.cuh         grid_for / grid_for_capped
+//   reduce.cuh         warp and block reductions (shuffles + 32 floats of shared memory)
 #pragma once
 
 #include <cuda_runtime.h>
@@ -28,12 +33,6 @@ inline int device_count() {
     return 0;
   }
   return n;
-}
-
-/// Blocks of `threads` threads that cover n items (at least 1).
-inline unsigned grid_for(std::size_t n, unsigned threads) {
-  const std::size_t g = (n + threads - 1) / threads;
-  return static_cast<unsigned>(g == 0 ? 1 : g);
 }
 
 }  // namespace so8t::cuda

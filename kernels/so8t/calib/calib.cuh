@@ -1,4 +1,4 @@
-// so8t/kernels/calib.cuh: CUDA reductions over [tokens, vocab] logits for the quality-control metrics.
+// so8t/calib/calib.cuh: CUDA reductions over [tokens, vocab] logits for the quality-control metrics.
 //
 // The per-row work is the same one-pass online softmax as on the CPU (so8t/calib/softmax_stats.hpp, whose
 // SO8T_HOST_DEVICE members run in the kernels): one thread block per row, each thread streams a strided
@@ -9,12 +9,12 @@
 // deterministic (no atomics), so a run gives the same bits each time; the CPU path sums in another order,
 // so CPU and GPU agree to rounding (~1e-13 relative), not bit for bit.
 //
-// Host wrappers (namespace so8t::calib, suffix _cuda; kernels and helpers in so8t::calib::kernels) take
-// device pointers, check every CUDA call with
+// Host wrappers (namespace so8t::cuda::calib, suffix _cuda; kernels and helpers in so8t::cuda::calib::detail)
+// take device pointers, check every CUDA call with
 // SO8T_CUDA_CHECK, synchronise the given stream before returning, and throw so8t::InvalidArgument for bad
 // input (empty shapes, labels out of range, non-finite logits: found on the device, then reported with the
 // token and index), like the CPU functions:
-//   compare_logits_cuda(d_pre, d_post, tokens, vocab)         -> calib::LogitComparison
+//   compare_logits_cuda(d_pre, d_post, tokens, vocab)         -> so8t::calib::LogitComparison
 //   calibration_summary_cuda(d_logits, d_labels, tokens, vocab, options)
 //                                                             -> DeviceCalibration (ECE/RMSCE/MCE + bins,
 //                                                                Brier, NLL, perplexity, accuracy, entropy)
@@ -35,9 +35,11 @@
 #include "so8t/calib/softmax_stats.hpp"
 #include "so8t/calib/views.hpp"
 #include "so8t/base/cuda_check.cuh"
+#include "so8t/base/device_buffer.cuh"
+#include "so8t/base/launch.cuh"
 
-namespace so8t::calib {
-namespace kernels {
+namespace so8t::cuda::calib {
+namespace detail {
 
 constexpr int kCalibThreads = 256;
 
@@ -60,6 +62,10 @@ struct PairResult {
   int agree;   ///< argmax equal
   int status;  ///< 0 ok, 1 non-finite
 };
+
+using ::so8t::calib::EdgeRule;
+using ::so8t::calib::PairStats;
+using ::so8t::calib::SoftmaxStats;
 
 struct MergeSoftmax {
   __device__ SoftmaxStats operator()(SoftmaxStats a, const SoftmaxStats& b) const {
@@ -176,12 +182,12 @@ __global__ void __launch_bounds__(Threads) bin_kernel(const RowResult* __restric
   using Reduce = cub::BlockReduce<double, Threads>;
   __shared__ typename Reduce::TempStorage tmp;
   const EdgeRule er = rule == 0 ? EdgeRule::torchmetrics : EdgeRule::guo;
-  const int slots = slot_count(n_bins, er);
+  const int slots = ::so8t::calib::slot_count(n_bins, er);
   for (int s = 0; s < slots; ++s) {
     double c = 0.0, cs = 0.0, as = 0.0;
     for (std::size_t i = threadIdx.x; i < n; i += Threads) {
       const RowResult& r = rows[i];
-      if (!(r.weight > 0.0) || bin_slot<double>(r.confidence, n_bins, er) != s) continue;
+      if (!(r.weight > 0.0) || ::so8t::calib::bin_slot<double>(r.confidence, n_bins, er) != s) continue;
       c += 1.0;
       cs += r.confidence;
       as += r.correct;
@@ -200,33 +206,11 @@ __global__ void __launch_bounds__(Threads) bin_kernel(const RowResult* __restric
   }
 }
 
-/// Device scratch that frees itself (exception-safe).
-class DeviceBuffer {
- public:
-  explicit DeviceBuffer(std::size_t bytes) {
-    if (bytes) SO8T_CUDA_CHECK(cudaMalloc(&p_, bytes));
-  }
-  ~DeviceBuffer() {
-    if (p_) (void)cudaFree(p_);
-  }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  template <class U>
-  U* as() const {
-    return static_cast<U*>(p_);
-  }
-
- private:
-  void* p_ = nullptr;
-};
-
-namespace dev {
-
 /// Sum of n doubles on the device (cub::DeviceReduce::Sum), returned to the host.
 inline double device_sum(const double* d_in, std::size_t n, cudaStream_t stream) {
   std::size_t temp = 0;
   SO8T_CUDA_CHECK(cub::DeviceReduce::Sum(nullptr, temp, d_in, static_cast<double*>(nullptr), n, stream));
-  DeviceBuffer scratch(temp + sizeof(double));
+  DeviceBuffer<> scratch(temp + sizeof(double), "the cub::DeviceReduce scratch");
   double* d_out = scratch.as<double>();
   void* d_temp = scratch.as<char>() + sizeof(double);
   SO8T_CUDA_CHECK(cub::DeviceReduce::Sum(d_temp, temp, d_in, d_out, n, stream));
@@ -239,11 +223,11 @@ inline double device_sum(const double* d_in, std::size_t n, cudaStream_t stream)
 template <class T>
 void check_device_logits(const T* d, std::size_t tokens, std::size_t vocab, const char* fn) {
   if (tokens == 0 || vocab == 0)
-    throw InvalidArgument(std::string("so8t::calib::") + fn + ": empty logits (tokens = " +
+    throw InvalidArgument(std::string("so8t::cuda::calib::") + fn + ": empty logits (tokens = " +
                           std::to_string(tokens) + ", vocab = " + std::to_string(vocab) + ")");
-  if (d == nullptr) throw InvalidArgument(std::string("so8t::calib::") + fn + ": null logits pointer");
+  if (d == nullptr) throw InvalidArgument(std::string("so8t::cuda::calib::") + fn + ": null logits pointer");
   if (tokens > 0x7fffffffull)
-    throw InvalidArgument(std::string("so8t::calib::") + fn + ": " + std::to_string(tokens) +
+    throw InvalidArgument(std::string("so8t::cuda::calib::") + fn + ": " + std::to_string(tokens) +
                           " tokens exceed the grid limit 2^31 - 1");
 }
 
@@ -253,51 +237,50 @@ template <class T>
                                  const char* what) {
   std::vector<T> row(vocab);
   SO8T_CUDA_CHECK(cudaMemcpy(row.data(), d + t * ld, vocab * sizeof(T), cudaMemcpyDeviceToHost));
-  calib::detail::throw_non_finite_row(row.data(), vocab, t, fn, what);
+  ::so8t::calib::detail::throw_non_finite_row(row.data(), vocab, t, fn, what);
 }
 
-}  // namespace dev
-}  // namespace kernels
+}  // namespace detail
 
-/// Calibration numbers computed on the device (same definitions as calib::calibration_summary, without
+/// Calibration numbers computed on the device (same definitions as so8t::calib::calibration_summary, without
 /// the equal-mass bins).
 struct DeviceCalibration {
   std::size_t count = 0;
   double accuracy = 0.0, nll = 0.0, perplexity = 0.0, brier = 0.0, mean_entropy = 0.0;
-  CalibrationError uniform;
+  ::so8t::calib::CalibrationError uniform;
 };
 
 template <class T, class L>
 DeviceCalibration calibration_summary_cuda(const T* d_logits, const L* d_labels, std::size_t tokens,
-                                           std::size_t vocab, const CalibOptions& options = {},
+                                           std::size_t vocab, const ::so8t::calib::CalibOptions& options = {},
                                            cudaStream_t stream = nullptr) {
-  using namespace kernels;
+  using namespace detail;
   const char* fn = "calibration_summary_cuda";
-  kernels::dev::check_device_logits(d_logits, tokens, vocab, fn);
-  if (d_labels == nullptr) throw InvalidArgument("so8t::calib::calibration_summary_cuda: null labels pointer");
-  const double beta = calib::detail::check_temperature(options.temperature, fn);
-  calib::detail::check_bins(options.n_bins, fn);
-  DeviceBuffer rows(tokens * sizeof(RowResult));
-  DeviceBuffer field(tokens * sizeof(double));
+  detail::check_device_logits(d_logits, tokens, vocab, fn);
+  if (d_labels == nullptr) throw InvalidArgument("so8t::cuda::calib::calibration_summary_cuda: null labels pointer");
+  const double beta = ::so8t::calib::detail::check_temperature(options.temperature, fn);
+  ::so8t::calib::detail::check_bins(options.n_bins, fn);
+  DeviceBuffer<RowResult> rows(tokens, "calibration row results");
+  DeviceBuffer<double> field(tokens, "a calibration field");
   row_stats_kernel<T, L, kCalibThreads><<<static_cast<unsigned>(tokens), kCalibThreads, 0, stream>>>(
       d_logits, vocab, vocab, d_labels, beta, options.has_ignore_index ? 1 : 0, options.ignore_index,
-      rows.as<RowResult>());
+      rows.get());
   SO8T_CUDA_CHECK(cudaGetLastError());
-  const unsigned g = so8t::cuda::grid_for(tokens, 256);
+  const unsigned g = grid_for(tokens, 256);
   auto sum_field = [&](auto kernel) {
-    kernel<<<g, 256, 0, stream>>>(rows.as<RowResult>(), tokens, field.as<double>());
+    kernel<<<g, 256, 0, stream>>>(rows.get(), tokens, field.get());
     SO8T_CUDA_CHECK(cudaGetLastError());
-    return kernels::dev::device_sum(field.as<double>(), tokens, stream);
+    return detail::device_sum(field.get(), tokens, stream);
   };
   if (sum_field(gather_row_field<5>) > 0.0) {  // find the first bad row and report it like the CPU does
     std::vector<RowResult> h(tokens);
-    SO8T_CUDA_CHECK(cudaMemcpy(h.data(), rows.as<RowResult>(), tokens * sizeof(RowResult), cudaMemcpyDeviceToHost));
+    SO8T_CUDA_CHECK(cudaMemcpy(h.data(), rows.get(), tokens * sizeof(RowResult), cudaMemcpyDeviceToHost));
     for (std::size_t t = 0; t < tokens; ++t) {
-      if (h[t].status == 1) kernels::dev::report_bad_row(d_logits, vocab, vocab, t, fn, "logits");
+      if (h[t].status == 1) detail::report_bad_row(d_logits, vocab, vocab, t, fn, "logits");
       if (h[t].status == 2) {
         L y{};
         SO8T_CUDA_CHECK(cudaMemcpy(&y, d_labels + t, sizeof(L), cudaMemcpyDeviceToHost));
-        throw InvalidArgument(std::string("so8t::calib::") + fn + ": label " +
+        throw InvalidArgument(std::string("so8t::cuda::calib::") + fn + ": label " +
                               std::to_string(static_cast<long long>(y)) + " at token " + std::to_string(t) +
                               " is outside [0, " + std::to_string(vocab) + ")");
       }
@@ -306,7 +289,7 @@ DeviceCalibration calibration_summary_cuda(const T* d_logits, const L* d_labels,
   DeviceCalibration r;
   const double n = sum_field(gather_row_field<4>);
   if (!(n > 0.0))
-    throw InvalidArgument(std::string("so8t::calib::") + fn + ": no scored tokens (all " + std::to_string(tokens) +
+    throw InvalidArgument(std::string("so8t::cuda::calib::") + fn + ": no scored tokens (all " + std::to_string(tokens) +
                           " labels equal ignore_index " + std::to_string(options.ignore_index) + ")");
   r.count = static_cast<std::size_t>(n);
   r.nll = sum_field(gather_row_field<0>) / n;
@@ -314,16 +297,16 @@ DeviceCalibration calibration_summary_cuda(const T* d_logits, const L* d_labels,
   r.mean_entropy = sum_field(gather_row_field<2>) / n;
   r.accuracy = sum_field(gather_row_field<3>) / n;
   r.perplexity = std::exp(r.nll);
-  const int slots = slot_count(options.n_bins, options.edge_rule);
-  DeviceBuffer bins(3 * static_cast<std::size_t>(slots) * sizeof(double));
-  bin_kernel<kCalibThreads><<<1, kCalibThreads, 0, stream>>>(rows.as<RowResult>(), tokens, options.n_bins,
-                                                             options.edge_rule == EdgeRule::torchmetrics ? 0 : 1,
-                                                             bins.as<double>());
+  const int slots = ::so8t::calib::slot_count(options.n_bins, options.edge_rule);
+  DeviceBuffer<double> bins(3 * static_cast<std::size_t>(slots), "calibration bins");
+  bin_kernel<kCalibThreads><<<1, kCalibThreads, 0, stream>>>(rows.get(), tokens, options.n_bins,
+                                                             options.edge_rule == ::so8t::calib::EdgeRule::torchmetrics ? 0 : 1,
+                                                             bins.get());
   SO8T_CUDA_CHECK(cudaGetLastError());
   std::vector<double> hb(3 * static_cast<std::size_t>(slots));
-  SO8T_CUDA_CHECK(cudaMemcpyAsync(hb.data(), bins.as<double>(), hb.size() * sizeof(double), cudaMemcpyDeviceToHost, stream));
+  SO8T_CUDA_CHECK(cudaMemcpyAsync(hb.data(), bins.get(), hb.size() * sizeof(double), cudaMemcpyDeviceToHost, stream));
   SO8T_CUDA_CHECK(cudaStreamSynchronize(stream));
-  BinSums sums(options.n_bins, options.edge_rule);
+  ::so8t::calib::BinSums sums(options.n_bins, options.edge_rule);
   for (int s = 0; s < slots; ++s) {
     sums.count[s] = hb[3 * s];
     sums.conf_sum[s] = hb[3 * s + 1];
@@ -333,28 +316,28 @@ DeviceCalibration calibration_summary_cuda(const T* d_logits, const L* d_labels,
   return r;
 }
 
-/// compare_logits on the device (same definitions and result as calib::compare_logits).
+/// compare_logits on the device (same definitions and result as so8t::calib::compare_logits).
 template <class T>
-LogitComparison compare_logits_cuda(const T* d_pre, const T* d_post, std::size_t tokens, std::size_t vocab,
+::so8t::calib::LogitComparison compare_logits_cuda(const T* d_pre, const T* d_post, std::size_t tokens, std::size_t vocab,
                                     cudaStream_t stream = nullptr) {
-  using namespace kernels;
+  using namespace detail;
   const char* fn = "compare_logits_cuda";
-  kernels::dev::check_device_logits(d_pre, tokens, vocab, fn);
-  kernels::dev::check_device_logits(d_post, tokens, vocab, fn);
-  DeviceBuffer pairs(tokens * sizeof(PairResult));
-  DeviceBuffer field(tokens * sizeof(double));
+  detail::check_device_logits(d_pre, tokens, vocab, fn);
+  detail::check_device_logits(d_post, tokens, vocab, fn);
+  DeviceBuffer<PairResult> pairs(tokens, "logit comparison row results");
+  DeviceBuffer<double> field(tokens, "a logit comparison field");
   pair_stats_kernel<T, kCalibThreads><<<static_cast<unsigned>(tokens), kCalibThreads, 0, stream>>>(
-      d_pre, d_post, vocab, vocab, pairs.as<PairResult>());
+      d_pre, d_post, vocab, vocab, pairs.get());
   SO8T_CUDA_CHECK(cudaGetLastError());
-  const unsigned g = so8t::cuda::grid_for(tokens, 256);
+  const unsigned g = grid_for(tokens, 256);
   auto sum_field = [&](auto kernel) {
-    kernel<<<g, 256, 0, stream>>>(pairs.as<PairResult>(), tokens, field.as<double>());
+    kernel<<<g, 256, 0, stream>>>(pairs.get(), tokens, field.get());
     SO8T_CUDA_CHECK(cudaGetLastError());
-    return kernels::dev::device_sum(field.as<double>(), tokens, stream);
+    return detail::device_sum(field.get(), tokens, stream);
   };
   // Per-token maxima are few (tokens values): finish them on the host.
   std::vector<PairResult> h(tokens);
-  SO8T_CUDA_CHECK(cudaMemcpyAsync(h.data(), pairs.as<PairResult>(), tokens * sizeof(PairResult),
+  SO8T_CUDA_CHECK(cudaMemcpyAsync(h.data(), pairs.get(), tokens * sizeof(PairResult),
                                   cudaMemcpyDeviceToHost, stream));
   SO8T_CUDA_CHECK(cudaStreamSynchronize(stream));
   for (std::size_t t = 0; t < tokens; ++t)
@@ -362,10 +345,10 @@ LogitComparison compare_logits_cuda(const T* d_pre, const T* d_post, std::size_t
       std::vector<T> row(vocab);
       SO8T_CUDA_CHECK(cudaMemcpy(row.data(), d_pre + t * vocab, vocab * sizeof(T), cudaMemcpyDeviceToHost));
       for (std::size_t k = 0; k < vocab; ++k)
-        if (!std::isfinite(double(row[k]))) calib::detail::throw_non_finite_row(row.data(), vocab, t, fn, "pre");
-      kernels::dev::report_bad_row(d_post, vocab, vocab, t, fn, "post");
+        if (!std::isfinite(double(row[k]))) ::so8t::calib::detail::throw_non_finite_row(row.data(), vocab, t, fn, "pre");
+      detail::report_bad_row(d_post, vocab, vocab, t, fn, "post");
     }
-  LogitComparison r;
+  ::so8t::calib::LogitComparison r;
   r.tokens = tokens;
   r.vocab = vocab;
   for (std::size_t t = 0; t < tokens; ++t) {
@@ -393,24 +376,24 @@ LogitComparison compare_logits_cuda(const T* d_pre, const T* d_post, std::size_t
 template <class T>
 void entropy_series_cuda(const T* d_logits, std::size_t tokens, std::size_t vocab, std::vector<double>& entropy,
                          std::vector<double>& max_logit, cudaStream_t stream = nullptr) {
-  using namespace kernels;
+  using namespace detail;
   const char* fn = "entropy_series_cuda";
-  kernels::dev::check_device_logits(d_logits, tokens, vocab, fn);
-  DeviceBuffer rows(tokens * sizeof(RowResult));
+  detail::check_device_logits(d_logits, tokens, vocab, fn);
+  DeviceBuffer<RowResult> rows(tokens, "entropy row results");
   row_stats_kernel<T, int, kCalibThreads><<<static_cast<unsigned>(tokens), kCalibThreads, 0, stream>>>(
-      d_logits, vocab, vocab, static_cast<const int*>(nullptr), 1.0, 0, 0, rows.as<RowResult>());
+      d_logits, vocab, vocab, static_cast<const int*>(nullptr), 1.0, 0, 0, rows.get());
   SO8T_CUDA_CHECK(cudaGetLastError());
   std::vector<RowResult> h(tokens);
-  SO8T_CUDA_CHECK(cudaMemcpyAsync(h.data(), rows.as<RowResult>(), tokens * sizeof(RowResult), cudaMemcpyDeviceToHost,
+  SO8T_CUDA_CHECK(cudaMemcpyAsync(h.data(), rows.get(), tokens * sizeof(RowResult), cudaMemcpyDeviceToHost,
                                   stream));
   SO8T_CUDA_CHECK(cudaStreamSynchronize(stream));
   entropy.resize(tokens);
   max_logit.resize(tokens);
   for (std::size_t t = 0; t < tokens; ++t) {
-    if (h[t].status != 0) kernels::dev::report_bad_row(d_logits, vocab, vocab, t, fn, "logits");
+    if (h[t].status != 0) detail::report_bad_row(d_logits, vocab, vocab, t, fn, "logits");
     entropy[t] = h[t].entropy;
     max_logit[t] = h[t].max_logit;
   }
 }
 
-}  // namespace so8t::calib
+}  // namespace so8t::cuda::calib

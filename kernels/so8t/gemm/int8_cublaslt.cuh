@@ -1,5 +1,5 @@
-// so8t/kernels/int8_gemm_cublaslt.cuh: the cuBLASLt int8 backend of the LLM.int8 GEMM, selectable at run
-// time against the mma.sync kernel (int8_gemm.cuh).
+// so8t/gemm/int8_cublaslt.cuh (namespace so8t::cuda::gemm): the cuBLASLt int8 backend of the LLM.int8 GEMM,
+// selectable at run time against the mma.sync kernel (int8_kernels.cuh).
 //
 // cuBLASLt IMMA on Hopper accepts only the "TN" regular-order case (../shared/specs/int8-gemm-and-offload.md
 // §2.1). With torch's layout (X row-major [M,K], W row-major [N,K], Y row-major [M,N]) that is, in cuBLAS's
@@ -7,8 +7,8 @@
 // C = Y (ldc = N). Constraints: N % 4 == 0, K % 4 == 0, 4-byte aligned pointers. Compute CUBLAS_COMPUTE_32I,
 // int32 output, alpha = 1, beta = 0; a 32 MiB workspace and an algorithm from the heuristic, cached per
 // shape. The row x column dequantization runs as a separate epilogue kernel (cuBLASLt's alpha vector
-// carries only one of the two scales). Every cuBLAS status is checked: failure throws so8t::CudaError
-// whose code() is the cublasStatus_t.
+// carries only one of the two scales). Every cuBLAS status is checked (SO8T_CUBLAS_CHECK, so8t/base/cublas_check.cuh):
+// failure throws so8t::CudaError whose code() is the cublasStatus_t.
 #pragma once
 
 #include <cublasLt.h>
@@ -21,19 +21,12 @@
 
 #include "so8t/base/errors.hpp"
 #include "so8t/base/fp.hpp"
+#include "so8t/base/cublas_check.cuh"
 #include "so8t/base/cuda_check.cuh"
+#include "so8t/base/launch.cuh"
 #include "so8t/gemm/int8_kernels.cuh"
 
-namespace so8t::cuda::int8 {
-
-inline void check_cublas(cublasStatus_t s, const char* expr, const char* file, int line) {
-  if (s != CUBLAS_STATUS_SUCCESS)
-    throw CudaError(static_cast<int>(s), std::string("so8t: cuBLAS call failed: ") + expr + " at " + file + ":" +
-                                             std::to_string(line) + ": status " + std::to_string(static_cast<int>(s)) +
-                                             " (" + cublasLtGetStatusName(s) + ": " + cublasLtGetStatusString(s) + ")");
-}
-
-#define SO8T_CUBLAS_CHECK(expr) ::so8t::cuda::int8::check_cublas((expr), #expr, __FILE__, __LINE__)
+namespace so8t::cuda::gemm {
 
 /// y = float(c) * row_scale[m] * col_scale[n] (+ addend) (+ bias): the same arithmetic as the mma epilogue.
 static __global__ void dequant_epilogue_kernel(const std::int32_t* __restrict__ c, int m, int n, Epilogue ep) {
@@ -69,7 +62,7 @@ class CublasLtInt8 {
   void gemm_s32(const std::int8_t* x, const std::int8_t* w, int m, int n, int k, std::int32_t* c,
                 cudaStream_t stream = nullptr) {
     if (!supports(m, n, k))
-      throw InvalidArgument("so8t::cuda::int8::CublasLtInt8: needs N % 4 == 0 and K % 4 == 0, got m = " +
+      throw InvalidArgument("so8t::cuda::gemm::CublasLtInt8: needs N % 4 == 0 and K % 4 == 0, got m = " +
                             std::to_string(m) + ", n = " + std::to_string(n) + ", k = " + std::to_string(k));
     Plan& p = plan(m, n, k);
     const std::int32_t alpha = 1, beta = 0;
@@ -81,7 +74,7 @@ class CublasLtInt8 {
   void gemm(const std::int8_t* x, const std::int8_t* w, int m, int n, int k, std::int32_t* scratch, const Epilogue& ep,
             cudaStream_t stream = nullptr) {
     if (ep.y == nullptr || ep.row_scale == nullptr || ep.col_scale == nullptr)
-      throw InvalidArgument("so8t::cuda::int8::CublasLtInt8::gemm: y, row_scale and col_scale are required");
+      throw InvalidArgument("so8t::cuda::gemm::CublasLtInt8::gemm: y, row_scale and col_scale are required");
     gemm_s32(x, w, m, n, k, scratch, stream);
     const std::size_t total = static_cast<std::size_t>(m) * static_cast<std::size_t>(n);
     dequant_epilogue_kernel<<<grid_for(total, 256), 256, 0, stream>>>(scratch, m, n, ep);
@@ -143,4 +136,4 @@ class CublasLtInt8 {
 /// The two CUDA int8 GEMM backends.
 enum class Backend { mma, cublaslt };
 
-}  // namespace so8t::cuda::int8
+}  // namespace so8t::cuda::gemm

@@ -1,4 +1,5 @@
-// so8t/kernels/int8_gemm.cuh: LLM.int8 on CUDA. C[M,N] = A_s8[M,K] . B_s8[N,K]^T with int32 accumulation on
+// so8t/gemm/int8_kernels.cuh: LLM.int8 on CUDA (namespace so8t::cuda::gemm).
+// C[M,N] = A_s8[M,K] . B_s8[N,K]^T with int32 accumulation on
 // the tensor cores (mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32, sm_80+ and Hopper), plus the
 // activation quantizer (outlier columns, per-row absmax) and a fused epilogue:
 //     y[m,n] = float(acc) * (sx[m]/127) * (sw[n]/127) (+ addend[m,n]) (+ bias[n])      (float output), or
@@ -18,8 +19,10 @@
 #include "so8t/base/errors.hpp"
 #include "so8t/base/fp.hpp"
 #include "so8t/base/cuda_check.cuh"
+#include "so8t/base/launch.cuh"
+#include "so8t/base/reduce.cuh"
 
-namespace so8t::cuda::int8 {
+namespace so8t::cuda::gemm {
 
 // The non-template kernels of these headers are `static` (internal linkage): a header-only library is included by
 // several translation units of one program, and a plain __global__ function would be defined in each of them.
@@ -145,12 +148,12 @@ static __global__ void __launch_bounds__(kThreads) gemm_s8_mma_kernel(const std:
 inline void gemm_s8_mma(const std::int8_t* a, const std::int8_t* b, int m, int n, int k, const Epilogue& ep,
                         cudaStream_t stream = nullptr) {
   if (m < 0 || n < 0 || k < 0 || k > 66000)
-    throw InvalidArgument("so8t::cuda::int8::gemm_s8_mma: bad shape m = " + std::to_string(m) + ", n = " +
+    throw InvalidArgument("so8t::cuda::gemm::gemm_s8_mma: bad shape m = " + std::to_string(m) + ", n = " +
                           std::to_string(n) + ", k = " + std::to_string(k));
   if ((ep.y == nullptr) == (ep.c == nullptr))
-    throw InvalidArgument("so8t::cuda::int8::gemm_s8_mma: give exactly one of y (float) or c (int32)");
+    throw InvalidArgument("so8t::cuda::gemm::gemm_s8_mma: give exactly one of y (float) or c (int32)");
   if (ep.y != nullptr && (ep.row_scale == nullptr || ep.col_scale == nullptr))
-    throw InvalidArgument("so8t::cuda::int8::gemm_s8_mma: float output needs row_scale and col_scale");
+    throw InvalidArgument("so8t::cuda::gemm::gemm_s8_mma: float output needs row_scale and col_scale");
   if (m == 0 || n == 0) return;
   const bool vec_ok = (k % 16 == 0) && (reinterpret_cast<std::uintptr_t>(a) % 16 == 0) &&
                       (reinterpret_cast<std::uintptr_t>(b) % 16 == 0);
@@ -178,16 +181,7 @@ static __global__ void quantize_rows_kernel(const float* __restrict__ x, int k, 
   float amax = 0.0f;
   for (int j = threadIdx.x; j < k; j += blockDim.x)
     if (flags == nullptr || flags[j] == 0) amax = fmaxf(amax, fabsf(xr[j]));
-  for (int o = 16; o > 0; o >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, o));
-  if ((threadIdx.x & 31) == 0) red[threadIdx.x >> 5] = amax;
-  __syncthreads();
-  if (threadIdx.x < 32) {
-    float v = threadIdx.x < (blockDim.x + 31) / 32 ? red[threadIdx.x] : 0.0f;
-    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-    if (threadIdx.x == 0) red[0] = v;
-  }
-  __syncthreads();
-  amax = red[0];
+  amax = block_reduce_max(amax, red);
   const float inv = amax > 0.0f ? __fdiv_rn(127.0f, amax) : 0.0f;
   for (int j = threadIdx.x; j < k; j += blockDim.x) {
     float v = (flags != nullptr && flags[j] != 0) ? 0.0f : rintf(__fmul_rn(xr[j], inv));
@@ -214,4 +208,4 @@ inline void quantize_activations(const float* x, int m, int k, float threshold, 
   SO8T_CUDA_CHECK(cudaGetLastError());
 }
 
-}  // namespace so8t::cuda::int8
+}  // namespace so8t::cuda::gemm

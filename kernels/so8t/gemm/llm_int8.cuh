@@ -1,10 +1,11 @@
-// so8t/kernels/int8_layer.cuh: the whole LLM.int8 linear layer on CUDA, Y[M,N] = X[M,K] . W[N,K]^T (+ bias),
+// so8t/gemm/llm_int8.cuh (namespace so8t::cuda::gemm): the whole LLM.int8 linear layer on CUDA,
+// Y[M,N] = X[M,K] . W[N,K]^T (+ bias),
 // with the same definition as the CPU so8t::gemm::Int8Linear::forward (include/so8t/gemm/llm_int8.hpp):
 //
 //   1. outlier columns: flags[k] = any_m |X[m,k]| >= threshold (threshold <= 0: none), compacted on the GPU
 //      into a sorted column list and a device-side count (no host round trip);
 //   2. X quantized per row with the outlier columns excluded: sx = absmax/127, codes rint(x * 127/absmax)
-//      (int8_gemm.cuh quantize_activations; the same IEEE steps as the CPU quantizer, so codes and row
+//      (int8_kernels.cuh quantize_activations; the same IEEE steps as the CPU quantizer, so codes and row
 //      scales are bit-equal to so8t::gemm::quantize_activations_int8);
 //   3. outlier product in fp32: addend[m,n] = sum_c X[m,cols[c]] * Wdq[n,cols[c]], Wdq = fp::mul(q, sw/127)
 //      (exact activations, int8-rounded weights, as bitsandbytes does); skipped on the GPU when count == 0;
@@ -16,7 +17,8 @@
 //
 // Everything after argument checks runs asynchronously on the caller's stream. Argument errors are
 // InvalidArgument and are raised before any CUDA call; CUDA/cuBLAS failures are so8t::CudaError (code =
-// cudaError_t / cublasStatus_t), allocation failures name what was being allocated and the free/total memory.
+// cudaError_t / cublasStatus_t), allocation failures name what was being allocated and the free/total memory
+// (DeviceBuffer, so8t/base/device_buffer.cuh).
 // Unlike the CPU quantizer the GPU path does not reject non-finite activations (that would need a host
 // synchronisation per call); callers who need that check validate X on the host.
 #pragma once
@@ -41,74 +43,11 @@
 #include "so8t/base/fp.hpp"
 #include "so8t/gemm/llm_int8.hpp"
 #include "so8t/base/cuda_check.cuh"
+#include "so8t/base/device_buffer.cuh"
 #include "so8t/gemm/int8_kernels.cuh"
 #include "so8t/gemm/int8_cublaslt.cuh"
 
-namespace so8t::cuda {
-
-// ---------------------------------------------------------------- device memory
-
-/// cudaMalloc that names what it allocates: an out-of-memory CudaError says what, how many bytes, and the
-/// device's free / total memory. Returns nullptr for 0 bytes.
-inline void* device_alloc(std::size_t bytes, const std::string& what) {
-  if (bytes == 0) return nullptr;
-  void* p = nullptr;
-  const cudaError_t e = cudaMalloc(&p, bytes);
-  if (e == cudaSuccess) return p;
-  (void)cudaGetLastError();  // allocation failures are not sticky; clear them
-  std::size_t free_b = 0, total_b = 0;
-  if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) (void)cudaGetLastError();
-  throw CudaError(static_cast<int>(e), std::string("so8t: ") +
-                                           (e == cudaErrorMemoryAllocation ? "out of GPU memory" : "cudaMalloc failed") +
-                                           " allocating " + std::to_string(bytes) + " bytes for " + what + " (" +
-                                           cudaGetErrorName(e) + "; device free " + std::to_string(free_b) + " of " +
-                                           std::to_string(total_b) + " bytes)");
-}
-
-/// Owning device allocation (move-only). Constructing an empty one makes no CUDA call.
-class DeviceMem {
- public:
-  DeviceMem() = default;
-  DeviceMem(std::size_t bytes, const std::string& what) : p_(device_alloc(bytes, what)), bytes_(bytes) {}
-  ~DeviceMem() { reset(); }
-  DeviceMem(DeviceMem&& o) noexcept : p_(std::exchange(o.p_, nullptr)), bytes_(std::exchange(o.bytes_, 0)) {}
-  DeviceMem& operator=(DeviceMem&& o) noexcept {
-    if (this != &o) {
-      reset();
-      p_ = std::exchange(o.p_, nullptr);
-      bytes_ = std::exchange(o.bytes_, 0);
-    }
-    return *this;
-  }
-  DeviceMem(const DeviceMem&) = delete;
-  DeviceMem& operator=(const DeviceMem&) = delete;
-
-  void reset() {
-    if (p_ != nullptr) cudaFree(p_);
-    p_ = nullptr;
-    bytes_ = 0;
-  }
-  /// Makes room for `bytes` (contents are lost when it grows). The caller makes sure no queued work still
-  /// uses the old allocation; grow() synchronises the device before freeing to be safe.
-  void grow(std::size_t bytes, const std::string& what) {
-    if (bytes <= bytes_) return;
-    if (p_ != nullptr) {
-      SO8T_CUDA_CHECK(cudaDeviceSynchronize());
-      reset();
-    }
-    p_ = device_alloc(bytes, what);
-    bytes_ = bytes;
-  }
-  template <class T>
-  T* as() const {
-    return static_cast<T*>(p_);
-  }
-  std::size_t bytes() const { return bytes_; }
-
- private:
-  void* p_ = nullptr;
-  std::size_t bytes_ = 0;
-};
+namespace so8t::cuda::gemm {
 
 // ---------------------------------------------------------------- kernels
 
@@ -232,8 +171,8 @@ constexpr std::int64_t kMaxRows = 65535LL * 64;
 
 /// Per-call options of the CUDA layer.
 struct Int8CudaOptions {
-  float threshold = gemm::kDefaultOutlierThreshold;  ///< outlier threshold; <= 0 disables the fp path
-  int8::Backend backend = int8::Backend::mma;        ///< int8 GEMM: mma.sync kernel or cuBLASLt
+  float threshold = ::so8t::gemm::kDefaultOutlierThreshold;  ///< outlier threshold; <= 0 disables the fp path
+  Backend backend = Backend::mma;                            ///< int8 GEMM: mma.sync kernel or cuBLASLt
 };
 
 /// Scratch of a forward pass (grow-only), shareable by layers that run on the same stream one after another.
@@ -257,8 +196,8 @@ class Int8Workspace {
     if (need_addend) addend_.grow(4 * mm * nn, "LLM.int8 outlier product");
     if (need_int32) c32_.grow(4 * mm * nn, "LLM.int8 int32 accumulators (cuBLASLt)");
   }
-  int8::CublasLtInt8& cublaslt() {
-    if (!lt_) lt_ = std::make_unique<int8::CublasLtInt8>();
+  CublasLtInt8& cublaslt() {
+    if (!lt_) lt_ = std::make_unique<CublasLtInt8>();
     return *lt_;
   }
 
@@ -269,8 +208,8 @@ class Int8Workspace {
 
  private:
   friend class Int8LinearCuda;
-  DeviceMem codes_, row_scale_, flags_, cols_, count_, addend_, c32_;
-  std::unique_ptr<int8::CublasLtInt8> lt_;
+  DeviceBuffer<> codes_, row_scale_, flags_, cols_, count_, addend_, c32_;
+  std::unique_ptr<CublasLtInt8> lt_;
 };
 
 /// The LLM.int8 layer resident on the GPU: int8 codes [N, K], column scales sw[n]/127 and the optional
@@ -282,7 +221,7 @@ class Int8LinearCuda {
   Int8LinearCuda& operator=(Int8LinearCuda&&) noexcept = default;
 
   /// Copies a host layer (its int8 codes, scales and bias) to the device. `name` appears in errors.
-  static Int8LinearCuda upload(const gemm::Int8Linear& l, const std::string& name = "int8 layer") {
+  static Int8LinearCuda upload(const ::so8t::gemm::Int8Linear& l, const std::string& name = "int8 layer") {
     const std::int64_t n = l.out_features(), k = l.in_features();
     check_shape(n, k, name);
     Int8LinearCuda d;
@@ -292,22 +231,22 @@ class Int8LinearCuda {
     const std::string shape = " (" + std::to_string(n) + " x " + std::to_string(k) + ")";
     std::vector<float> cs(static_cast<std::size_t>(n));
     for (std::int64_t j = 0; j < n; ++j) cs[static_cast<std::size_t>(j)] = l.weight().scale[static_cast<std::size_t>(j)] / 127.0f;
-    d.w_ = DeviceMem(static_cast<std::size_t>(n * k) + 16, "layer '" + name + "' int8 weights" + shape);
-    d.col_scale_ = DeviceMem(4 * static_cast<std::size_t>(n), "layer '" + name + "' weight scales" + shape);
+    d.w_ = DeviceBuffer<>(static_cast<std::size_t>(n * k) + 16, "layer '" + name + "' int8 weights" + shape);
+    d.col_scale_ = DeviceBuffer<>(4 * static_cast<std::size_t>(n), "layer '" + name + "' weight scales" + shape);
     SO8T_CUDA_CHECK(cudaMemcpy(d.w_.as<void>(), l.weight().q.data(), static_cast<std::size_t>(n * k), cudaMemcpyHostToDevice));
     SO8T_CUDA_CHECK(cudaMemcpy(d.col_scale_.as<void>(), cs.data(), 4 * cs.size(), cudaMemcpyHostToDevice));
     if (!l.bias().empty()) {
-      d.bias_ = DeviceMem(4 * static_cast<std::size_t>(n), "layer '" + name + "' bias" + shape);
+      d.bias_ = DeviceBuffer<>(4 * static_cast<std::size_t>(n), "layer '" + name + "' bias" + shape);
       SO8T_CUDA_CHECK(cudaMemcpy(d.bias_.as<void>(), l.bias().data(), 4 * static_cast<std::size_t>(n), cudaMemcpyHostToDevice));
     }
     return d;
   }
 
-  /// Quantizes W[n, k] (host, row-major) per output row exactly as gemm::Int8Linear does, then uploads.
+  /// Quantizes W[n, k] (host, row-major) per output row exactly as so8t::gemm::Int8Linear does, then uploads.
   static Int8LinearCuda from_float(const float* w, std::int64_t n, std::int64_t k, const float* bias = nullptr,
                                    const std::string& name = "int8 layer") {
     check_shape(n, k, name);
-    return upload(gemm::Int8Linear::from_float(w, n, k, bias), name);  // validates w (null, non-finite) first
+    return upload(::so8t::gemm::Int8Linear::from_float(w, n, k, bias), name);  // validates w (null, non-finite) first
   }
 
   bool empty() const { return n_ == 0; }
@@ -322,23 +261,23 @@ class Int8LinearCuda {
   /// y[m, n] = layer(x[m, k]); x and y are device pointers, row-major and contiguous. Runs on `stream`
   /// using `ws` as scratch (ws must not be used by another stream meanwhile). Returns the int8 backend that
   /// ran: cuBLASLt when asked and the shape allows it (N % 4 == 0, K % 4 == 0), else the mma kernel.
-  int8::Backend forward(const float* x, std::int64_t m, float* y, Int8Workspace& ws, const Int8CudaOptions& opt = {},
+  Backend forward(const float* x, std::int64_t m, float* y, Int8Workspace& ws, const Int8CudaOptions& opt = {},
                         cudaStream_t stream = nullptr) const {
-    const std::string fn = "so8t::cuda::Int8LinearCuda::forward ('" + name_ + "')";
+    const std::string fn = "so8t::cuda::gemm::Int8LinearCuda::forward ('" + name_ + "')";
     if (empty()) throw InvalidArgument(fn + ": the layer is empty (use upload or from_float)");
     if (m < 0 || m > kMaxRows)
       throw InvalidArgument(fn + ": m = " + std::to_string(m) + " is outside [0, " + std::to_string(kMaxRows) + "]");
     const int mi = static_cast<int>(m), ni = static_cast<int>(n_), ki = static_cast<int>(k_);
-    const bool use_lt = opt.backend == int8::Backend::cublaslt && int8::CublasLtInt8::supports(mi, ni, ki);
-    const int8::Backend ran = use_lt ? int8::Backend::cublaslt : int8::Backend::mma;
+    const bool use_lt = opt.backend == Backend::cublaslt && CublasLtInt8::supports(mi, ni, ki);
+    const Backend ran = use_lt ? Backend::cublaslt : Backend::mma;
     if (m == 0) return ran;
     if (x == nullptr || y == nullptr) throw InvalidArgument(fn + ": null pointer");
 
     const bool outliers = opt.threshold > 0.0f;
     ws.reserve(m, n_, k_, outliers, use_lt);
-    int8::quantize_activations(x, mi, ki, opt.threshold, ws.flags_.as<int>(), ws.codes_.as<std::int8_t>(),
+    quantize_activations(x, mi, ki, opt.threshold, ws.flags_.as<int>(), ws.codes_.as<std::int8_t>(),
                                ws.row_scale_.as<float>(), stream);
-    int8::Epilogue ep;
+    Epilogue ep;
     ep.y = y;
     ep.row_scale = ws.row_scale_.as<float>();
     ep.col_scale = col_scale_.as<float>();
@@ -366,12 +305,12 @@ class Int8LinearCuda {
       ws.cublaslt().gemm(ws.codes_.as<std::int8_t>(), w_.as<std::int8_t>(), mi, ni, ki, ws.c32_.as<std::int32_t>(), ep,
                          stream);
     else
-      int8::gemm_s8_mma(ws.codes_.as<std::int8_t>(), w_.as<std::int8_t>(), mi, ni, ki, ep, stream);
+      gemm_s8_mma(ws.codes_.as<std::int8_t>(), w_.as<std::int8_t>(), mi, ni, ki, ep, stream);
     return ran;
   }
 
   /// As above with a workspace owned by the layer.
-  int8::Backend forward(const float* x, std::int64_t m, float* y, const Int8CudaOptions& opt = {},
+  Backend forward(const float* x, std::int64_t m, float* y, const Int8CudaOptions& opt = {},
                         cudaStream_t stream = nullptr) {
     if (!own_ws_) own_ws_ = std::make_unique<Int8Workspace>();
     return forward(x, m, y, *own_ws_, opt, stream);
@@ -381,14 +320,14 @@ class Int8LinearCuda {
   static void check_shape(std::int64_t n, std::int64_t k, const std::string& name) {
     // 66000: the mma kernel's limit (127 * 127 * K stays below 2^31).
     if (n <= 0 || k <= 0 || n > INT_MAX || k > 66000)
-      throw InvalidArgument("so8t::cuda::Int8LinearCuda ('" + name + "'): bad weight shape " + std::to_string(n) + " x " +
+      throw InvalidArgument("so8t::cuda::gemm::Int8LinearCuda ('" + name + "'): bad weight shape " + std::to_string(n) + " x " +
                             std::to_string(k) + " (need 0 < N < 2^31, 0 < K <= 66000)");
   }
 
   std::int64_t n_ = 0, k_ = 0;
   std::string name_;
-  DeviceMem w_, col_scale_, bias_;
+  DeviceBuffer<> w_, col_scale_, bias_;
   std::unique_ptr<Int8Workspace> own_ws_;
 };
 
-}  // namespace so8t::cuda
+}  // namespace so8t::cuda::gemm

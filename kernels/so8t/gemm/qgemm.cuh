@@ -1,10 +1,12 @@
-// so8t/kernels/qgemv.cuh: quantized-weight GEMV/GEMM for decode on CUDA, Y[M,N] = X[M,K] . dequant(W)^T
+// so8t/gemm/qgemm.cuh (namespace so8t::cuda::gemm): quantized-weight GEMV/GEMM for decode on CUDA,
+// Y[M,N] = X[M,K] . dequant(W)^T
 // with W in GGUF Q8_0 or Q4_K rows (ggml layout) and X fp32, M <= 16.
 //
 // One warp per output row n; lanes walk the row's blocks, dequantize on the fly with the quantizers'
 // own SO8T_HOST_DEVICE decoding (from_fp16, get_scale_min_k4), and accumulate against all M activation
 // rows (read through the L1/L2 caches), then a warp shuffle reduction. Weights are read once: about 1.06
-// (Q8_0) or 0.56 (Q4_K) bytes per value. For M > 16 dequantize (quant_kernels.cuh) and use a GEMM.
+// (Q8_0) or 0.56 (Q4_K) bytes per value. For M > kQgemvMaxRows = 16 dequantize (so8t/quant/quantize.cuh) and
+// use a GEMM.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -14,14 +16,19 @@
 
 #include "so8t/base/errors.hpp"
 #include "so8t/base/cuda_check.cuh"
+#include "so8t/base/reduce.cuh"
 #include "so8t/quant/blocks.hpp"
 #include "so8t/quant/k_common.hpp"
 #include "so8t/quant/rounding.hpp"
 #include "so8t/quant/type.hpp"
 
-namespace so8t::cuda::qgemv {
+namespace so8t::cuda::gemm {
 
-constexpr int kMaxRows = 16;
+/// Most activation rows qgemv() takes.
+constexpr int kQgemvMaxRows = 16;
+
+namespace detail {
+
 constexpr int kWarpsPerBlock = 4;
 
 template <int M>
@@ -45,8 +52,7 @@ __global__ void q8_0_kernel(const so8t::quant::BlockQ8_0* __restrict__ w, const 
     }
   }
   for (int i = 0; i < M; ++i) {
-    float v = acc[i];
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    const float v = warp_reduce_sum(acc[i]);
     if (lane == 0) y[static_cast<long long>(i) * n + row] = v;
   }
 }
@@ -83,14 +89,13 @@ __global__ void q4_k_kernel(const so8t::quant::BlockQ4K* __restrict__ w, const f
     }
   }
   for (int i = 0; i < M; ++i) {
-    float v = acc[i];
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    const float v = warp_reduce_sum(acc[i]);
     if (lane == 0) y[static_cast<long long>(i) * n + row] = v;
   }
 }
 
 template <int M>
-inline void launch(so8t::quant::Type t, const void* w, const float* x, int n, int k, float* y, cudaStream_t s) {
+inline void qgemv_launch(so8t::quant::Type t, const void* w, const float* x, int n, int k, float* y, cudaStream_t s) {
   const unsigned grid = static_cast<unsigned>((n + kWarpsPerBlock - 1) / kWarpsPerBlock);
   if (t == so8t::quant::Type::q8_0)
     q8_0_kernel<M><<<grid, 32 * kWarpsPerBlock, 0, s>>>(static_cast<const so8t::quant::BlockQ8_0*>(w), x, n, k, y);
@@ -98,24 +103,26 @@ inline void launch(so8t::quant::Type t, const void* w, const float* x, int n, in
     q4_k_kernel<M><<<grid, 32 * kWarpsPerBlock, 0, s>>>(static_cast<const so8t::quant::BlockQ4K*>(w), x, n, k, y);
 }
 
+}  // namespace detail
+
 /// y[m, n] = x[m, k] . dequant(w)^T on the device, 1 <= m <= 16, w q8_0 or q4_K (device pointers).
 inline void qgemv(so8t::quant::Type t, const void* w, int n, int k, const float* x, int m, float* y,
                   cudaStream_t stream = nullptr) {
   if (t != so8t::quant::Type::q8_0 && t != so8t::quant::Type::q4_k)
-    throw InvalidArgument(std::string("so8t::cuda::qgemv: weight type ") + so8t::quant::type_name(t) +
+    throw InvalidArgument(std::string("so8t::cuda::gemm::qgemv: weight type ") + so8t::quant::type_name(t) +
                           " is not supported (q8_0 and q4_K are)");
-  if (m < 1 || m > kMaxRows || n < 0)
-    throw InvalidArgument("so8t::cuda::qgemv: m = " + std::to_string(m) + " is outside [1, 16] (n = " + std::to_string(n) + ")");
+  if (m < 1 || m > kQgemvMaxRows || n < 0)
+    throw InvalidArgument("so8t::cuda::gemm::qgemv: m = " + std::to_string(m) + " is outside [1, 16] (n = " + std::to_string(n) + ")");
   (void)so8t::quant::row_bytes(t, k);
   if (n == 0 || k == 0) return;
   switch (m) {
-    case 1: launch<1>(t, w, x, n, k, y, stream); break;
-    case 2: launch<2>(t, w, x, n, k, y, stream); break;
-    case 3: case 4: launch<4>(t, w, x, n, k, y, stream); break;
-    case 5: case 6: case 7: case 8: launch<8>(t, w, x, n, k, y, stream); break;
-    default: launch<16>(t, w, x, n, k, y, stream); break;
+    case 1: detail::qgemv_launch<1>(t, w, x, n, k, y, stream); break;
+    case 2: detail::qgemv_launch<2>(t, w, x, n, k, y, stream); break;
+    case 3: case 4: detail::qgemv_launch<4>(t, w, x, n, k, y, stream); break;
+    case 5: case 6: case 7: case 8: detail::qgemv_launch<8>(t, w, x, n, k, y, stream); break;
+    default: detail::qgemv_launch<16>(t, w, x, n, k, y, stream); break;
   }
   SO8T_CUDA_CHECK(cudaGetLastError());
 }
 
-}  // namespace so8t::cuda::qgemv
+}  // namespace so8t::cuda::gemm

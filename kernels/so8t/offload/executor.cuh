@@ -1,7 +1,8 @@
-// so8t/kernels/offload_cuda.cuh: the CUDA GpuBackend of the offload Executor (include/so8t/offload/executor.hpp).
+// so8t/offload/executor.cuh (namespace so8t::cuda::offload): the CUDA GpuBackend of the offload Executor
+// (include/so8t/offload/executor.hpp).
 //
 // - load(): a layer mapped to the GPU becomes resident. Quantized layers are quantized on the host exactly as
-//   gemm::Int8Linear does and uploaded as int8 codes + scales + bias (Int8LinearCuda, int8_layer.cuh);
+//   so8t::gemm::Int8Linear does and uploaded as int8 codes + scales + bias (cuda::gemm::Int8LinearCuda, llm_int8.cuh);
 //   skip-list layers mapped to the GPU stay fp32 on the device.
 // - run(): activations cross in PINNED host buffers (cudaHostAlloc): x is copied into the pinned input buffer,
 //   sent with cudaMemcpyAsync on the backend's stream, the layer runs on that stream, the output comes back
@@ -35,10 +36,11 @@
 #include "so8t/base/errors.hpp"
 #include "so8t/gemm/llm_int8.hpp"
 #include "so8t/base/cuda_check.cuh"
+#include "so8t/base/device_buffer.cuh"
 #include "so8t/gemm/llm_int8.cuh"
 #include "so8t/offload/executor.hpp"
 
-namespace so8t::cuda {
+namespace so8t::cuda::offload {
 
 /// Owning pinned host allocation (cudaHostAlloc), grow-only. Constructing an empty one makes no CUDA call.
 class PinnedMem {
@@ -72,10 +74,10 @@ class PinnedMem {
   std::size_t bytes_ = 0;
 };
 
-class CudaOffloadBackend final : public offload::GpuBackend {
+class CudaOffloadBackend final : public ::so8t::offload::GpuBackend {
  public:
   /// `backend`: the int8 GEMM used by resident quantized layers. No CUDA call here.
-  explicit CudaOffloadBackend(int8::Backend backend = int8::Backend::mma) : backend_(backend) {}
+  explicit CudaOffloadBackend(gemm::Backend backend = gemm::Backend::mma) : backend_(backend) {}
   ~CudaOffloadBackend() override {
     if (stream_ != nullptr) {
       cudaStreamSynchronize(stream_);
@@ -85,9 +87,10 @@ class CudaOffloadBackend final : public offload::GpuBackend {
   CudaOffloadBackend(const CudaOffloadBackend&) = delete;
   CudaOffloadBackend& operator=(const CudaOffloadBackend&) = delete;
 
-  void load(std::size_t index, const offload::LayerWeights& layer, bool quantized, const gemm::Int8Options& opt) override {
+  void load(std::size_t index, const ::so8t::offload::LayerWeights& layer, bool quantized,
+            const ::so8t::gemm::Int8Options& opt) override {
     check_layer("load", layer);
-    if (index > (1u << 24)) throw InvalidArgument("so8t::cuda::CudaOffloadBackend::load: index " + std::to_string(index) + " is too large");
+    if (index > (1u << 24)) throw InvalidArgument("so8t::cuda::offload::CudaOffloadBackend::load: index " + std::to_string(index) + " is too large");
     auto r = std::make_unique<Resident>();
     r->name = layer.name;
     r->n = layer.n;
@@ -97,13 +100,13 @@ class CudaOffloadBackend final : public offload::GpuBackend {
     r->opt.backend = backend_;
     const float* b = layer.bias.empty() ? nullptr : layer.bias.data();
     if (quantized) {
-      r->i8 = Int8LinearCuda::from_float(layer.w.data(), layer.n, layer.k, b, layer.name);
+      r->i8 = gemm::Int8LinearCuda::from_float(layer.w.data(), layer.n, layer.k, b, layer.name);
     } else {
       const std::string shape = " (" + std::to_string(layer.n) + " x " + std::to_string(layer.k) + " fp32)";
-      r->wf = DeviceMem(4 * layer.w.size(), "layer '" + layer.name + "' weights" + shape);
+      r->wf = DeviceBuffer<>(4 * layer.w.size(), "layer '" + layer.name + "' weights" + shape);
       SO8T_CUDA_CHECK(cudaMemcpy(r->wf.as<void>(), layer.w.data(), 4 * layer.w.size(), cudaMemcpyHostToDevice));
       if (b != nullptr) {
-        r->bias = DeviceMem(4 * layer.bias.size(), "layer '" + layer.name + "' bias" + shape);
+        r->bias = DeviceBuffer<>(4 * layer.bias.size(), "layer '" + layer.name + "' bias" + shape);
         SO8T_CUDA_CHECK(cudaMemcpy(r->bias.as<void>(), b, 4 * layer.bias.size(), cudaMemcpyHostToDevice));
       }
     }
@@ -113,7 +116,7 @@ class CudaOffloadBackend final : public offload::GpuBackend {
 
   void run(std::size_t index, const float* x, std::int64_t m, float* y) override {
     if (index >= layers_.size() || !layers_[index])
-      throw InvalidArgument("so8t::cuda::CudaOffloadBackend::run: layer " + std::to_string(index) + " is not loaded");
+      throw InvalidArgument("so8t::cuda::offload::CudaOffloadBackend::run: layer " + std::to_string(index) + " is not loaded");
     const Resident& r = *layers_[index];
     check_call("run", r.name, x, m, y);
     if (m == 0) return;
@@ -121,7 +124,7 @@ class CudaOffloadBackend final : public offload::GpuBackend {
     if (r.quantized) {
       r.i8.forward(dx_.as<float>(), m, dy_.as<float>(), ws_, r.opt, stream_);
     } else {
-      FloatGemmArgs a;
+      gemm::FloatGemmArgs a;
       a.x = dx_.as<float>();
       a.ldx = r.k;
       a.wf = r.wf.as<float>();
@@ -131,12 +134,12 @@ class CudaOffloadBackend final : public offload::GpuBackend {
       a.y = dy_.as<float>();
       a.m = static_cast<int>(m);
       a.n = static_cast<int>(r.n);
-      launch_float_gemm_tn(a, stream_);
+      gemm::launch_float_gemm_tn(a, stream_);
     }
     stage_out(y, m, r.n);
   }
 
-  void run_streamed(const offload::LayerWeights& layer, const float* x, std::int64_t m, float* y) override {
+  void run_streamed(const ::so8t::offload::LayerWeights& layer, const float* x, std::int64_t m, float* y) override {
     check_layer("run_streamed", layer);
     check_call("run_streamed", layer.name, x, m, y);
     if (m == 0) return;
@@ -149,7 +152,7 @@ class CudaOffloadBackend final : public offload::GpuBackend {
       SO8T_CUDA_CHECK(cudaMemcpyAsync(dbias_.as<void>(), layer.bias.data(), 4 * layer.bias.size(), cudaMemcpyHostToDevice,
                                       stream_));
     }
-    FloatGemmArgs a;
+    gemm::FloatGemmArgs a;
     a.x = dx_.as<float>();
     a.ldx = layer.k;
     a.wf = dw_.as<float>();
@@ -159,7 +162,7 @@ class CudaOffloadBackend final : public offload::GpuBackend {
     a.y = dy_.as<float>();
     a.m = static_cast<int>(m);
     a.n = static_cast<int>(layer.n);
-    launch_float_gemm_tn(a, stream_);
+    gemm::launch_float_gemm_tn(a, stream_);
     stage_out(y, m, layer.n);  // synchronises: the pageable weights are no longer read after this returns
   }
 
@@ -183,13 +186,13 @@ class CudaOffloadBackend final : public offload::GpuBackend {
     std::string name;
     std::int64_t n = 0, k = 0;
     bool quantized = true;
-    Int8CudaOptions opt{};
-    Int8LinearCuda i8;
-    DeviceMem wf, bias;
+    gemm::Int8CudaOptions opt{};
+    gemm::Int8LinearCuda i8;
+    DeviceBuffer<> wf, bias;
   };
 
-  static void check_layer(const char* fn, const offload::LayerWeights& l) {
-    const std::string f = std::string("so8t::cuda::CudaOffloadBackend::") + fn + " ('" + l.name + "')";
+  static void check_layer(const char* fn, const ::so8t::offload::LayerWeights& l) {
+    const std::string f = std::string("so8t::cuda::offload::CudaOffloadBackend::") + fn + " ('" + l.name + "')";
     if (l.n <= 0 || l.k <= 0 || l.n > INT_MAX || l.k > 66000)
       throw InvalidArgument(f + ": bad shape " + std::to_string(l.n) + " x " + std::to_string(l.k));
     if (static_cast<std::int64_t>(l.w.size()) != l.n * l.k)
@@ -200,8 +203,8 @@ class CudaOffloadBackend final : public offload::GpuBackend {
                             " outputs");
   }
   static void check_call(const char* fn, const std::string& name, const float* x, std::int64_t m, const float* y) {
-    const std::string f = std::string("so8t::cuda::CudaOffloadBackend::") + fn + " ('" + name + "')";
-    if (m < 0 || m > kMaxRows) throw InvalidArgument(f + ": m = " + std::to_string(m) + " is out of range");
+    const std::string f = std::string("so8t::cuda::offload::CudaOffloadBackend::") + fn + " ('" + name + "')";
+    if (m < 0 || m > gemm::kMaxRows) throw InvalidArgument(f + ": m = " + std::to_string(m) + " is out of range");
     if (m > 0 && (x == nullptr || y == nullptr)) throw InvalidArgument(f + ": null pointer");
   }
 
@@ -225,12 +228,12 @@ class CudaOffloadBackend final : public offload::GpuBackend {
     std::memcpy(y, hy_.f32(), yb);
   }
 
-  int8::Backend backend_;
+  gemm::Backend backend_;
   cudaStream_t stream_ = nullptr;
   std::vector<std::unique_ptr<Resident>> layers_;
   PinnedMem hx_, hy_;
-  DeviceMem dx_, dy_, dw_, dbias_;
-  Int8Workspace ws_;
+  DeviceBuffer<> dx_, dy_, dw_, dbias_;
+  gemm::Int8Workspace ws_;
 };
 
-}  // namespace so8t::cuda
+}  // namespace so8t::cuda::offload

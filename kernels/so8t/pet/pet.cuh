@@ -1,4 +1,5 @@
-// so8t/kernels/pet.cuh: PET value and gradient on the GPU (definitions and conventions in so8t/pet.hpp).
+// so8t/pet/pet.cuh: PET value and gradient on the GPU, namespace so8t::cuda::pet (definitions and conventions in
+// so8t/pet/pet.hpp).
 //
 //   pass 1  pet_partial_kernel   grid-stride over (b, t, d) with t = 1..T-2: each thread sums m a^2 in fp64
 //                                and counts triples (at d = 0); cub::BlockReduce gives one partial per block;
@@ -20,11 +21,13 @@
 #include <string>
 
 #include "so8t/base/cuda_check.cuh"
+#include "so8t/base/device_buffer.cuh"
+#include "so8t/base/launch.cuh"
 #include "so8t/pet/pet.hpp"
 
-namespace so8t::cuda {
+namespace so8t::cuda::pet {
 
-namespace pet_kernels {
+namespace detail {
 
 constexpr int kThreads = 256;
 constexpr unsigned kMaxBlocks = 1024;
@@ -102,41 +105,28 @@ __global__ void pet_grad_kernel(const T* x, const std::uint8_t* valid, const std
 
 /// Device scratch for one call (freed on scope exit, even when a check throws).
 struct Scratch {
-  double* partial_sum = nullptr;
-  unsigned long long* partial_count = nullptr;
-  PetSums* sums = nullptr;
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  explicit Scratch(unsigned blocks) {
-    SO8T_CUDA_CHECK(cudaMalloc(&partial_sum, blocks * sizeof(double)));
-    SO8T_CUDA_CHECK(cudaMalloc(&partial_count, blocks * sizeof(unsigned long long)));
-    SO8T_CUDA_CHECK(cudaMalloc(&sums, sizeof(PetSums)));
-  }
-  ~Scratch() {
-    cudaFree(partial_sum);
-    cudaFree(partial_count);
-    cudaFree(sums);
-  }
+  DeviceBuffer<double> partial_sum;
+  DeviceBuffer<unsigned long long> partial_count;
+  DeviceBuffer<PetSums> sums;
+  explicit Scratch(unsigned blocks)
+      : partial_sum(blocks, "PET partial sums"), partial_count(blocks, "PET partial counts"), sums(1, "PET sums") {}
 };
 
-inline unsigned blocks_for(long long n) {
-  const unsigned g = grid_for(n > 0 ? std::size_t(n) : 0, kThreads);
-  return g < kMaxBlocks ? g : kMaxBlocks;
-}
+inline unsigned blocks_for(long long n) { return grid_for_capped(n > 0 ? std::size_t(n) : 0, kThreads, kMaxBlocks); }
 
 template <class T>
 void run_value(const T* x, std::size_t B, std::size_t Tn, std::size_t D, PetMask mask, Scratch& s, unsigned blocks,
                cudaStream_t stream) {
   pet_partial_kernel<T><<<blocks, kThreads, 0, stream>>>(x, mask.valid, mask.segment_ids, (long long)B, (long long)Tn,
-                                                          (long long)D, s.partial_sum, s.partial_count);
+                                                          (long long)D, s.partial_sum.get(), s.partial_count.get());
   SO8T_CUDA_CHECK(cudaGetLastError());
-  pet_finalize_kernel<><<<1, kThreads, 0, stream>>>(s.partial_sum, s.partial_count, blocks, s.sums);
+  pet_finalize_kernel<><<<1, kThreads, 0, stream>>>(s.partial_sum.get(), s.partial_count.get(), blocks, s.sums.get());
   SO8T_CUDA_CHECK(cudaGetLastError());
 }
 
 inline PetResult read_result(const Scratch& s, std::size_t D, cudaStream_t stream) {
   PetSums h{};
-  SO8T_CUDA_CHECK(cudaMemcpyAsync(&h, s.sums, sizeof(PetSums), cudaMemcpyDeviceToHost, stream));
+  SO8T_CUDA_CHECK(cudaMemcpyAsync(&h, s.sums.get(), sizeof(PetSums), cudaMemcpyDeviceToHost, stream));
   SO8T_CUDA_CHECK(cudaStreamSynchronize(stream));
   PetResult r;
   r.valid_triples = std::size_t(h.count);
@@ -145,18 +135,18 @@ inline PetResult read_result(const Scratch& s, std::size_t D, cudaStream_t strea
   return r;
 }
 
-}  // namespace pet_kernels
+}  // namespace detail
 
 /// PET(x) on the device: x [batch, seq, dim] and the mask arrays are device pointers. Synchronises `stream`.
 template <class T>
 PetResult pet_loss(const T* x, std::size_t batch, std::size_t seq, std::size_t dim, PetMask mask = {},
                    cudaStream_t stream = nullptr) {
-  pet_detail::check_inputs(x, batch, seq, dim, "cuda::pet_loss");
+  pet_detail::check_inputs(x, batch, seq, dim, "cuda::pet::pet_loss");
   const long long inner = seq >= 3 ? (long long)(batch * (seq - 2) * dim) : 0;
-  const unsigned blocks = pet_kernels::blocks_for(inner);
-  pet_kernels::Scratch s(blocks);
-  pet_kernels::run_value(x, batch, seq, dim, mask, s, blocks, stream);
-  return pet_kernels::read_result(s, dim, stream);
+  const unsigned blocks = detail::blocks_for(inner);
+  detail::Scratch s(blocks);
+  detail::run_value(x, batch, seq, dim, mask, s, blocks, stream);
+  return detail::read_result(s, dim, stream);
 }
 
 /// PET(x) and grad = scale * dPET/dx on the device (grad [batch, seq, dim] float or double, overwritten or
@@ -166,24 +156,24 @@ PetResult pet_loss_and_grad(const T* x, std::size_t batch, std::size_t seq, std:
                             double scale = 1.0, PetGradMode mode = PetGradMode::overwrite,
                             cudaStream_t stream = nullptr) {
   static_assert(std::is_same<G, float>::value || std::is_same<G, double>::value,
-                "so8t::cuda::pet_loss_and_grad: the gradient must be float or double");
-  pet_detail::check_inputs(x, batch, seq, dim, "cuda::pet_loss_and_grad");
+                "so8t::cuda::pet::pet_loss_and_grad: the gradient must be float or double");
+  pet_detail::check_inputs(x, batch, seq, dim, "cuda::pet::pet_loss_and_grad");
   if (grad == nullptr && batch * seq * dim > 0)
-    throw InvalidArgument("so8t::cuda::pet_loss_and_grad: grad is a null pointer for shape [" +
+    throw InvalidArgument("so8t::cuda::pet::pet_loss_and_grad: grad is a null pointer for shape [" +
                           std::to_string(batch) + ", " + std::to_string(seq) + ", " + std::to_string(dim) + "]");
   const long long inner = seq >= 3 ? (long long)(batch * (seq - 2) * dim) : 0;
-  const unsigned blocks = pet_kernels::blocks_for(inner);
-  pet_kernels::Scratch s(blocks);
-  pet_kernels::run_value(x, batch, seq, dim, mask, s, blocks, stream);
+  const unsigned blocks = detail::blocks_for(inner);
+  detail::Scratch s(blocks);
+  detail::run_value(x, batch, seq, dim, mask, s, blocks, stream);
   const long long total = (long long)(batch * seq * dim);
   if (total > 0) {
-    const unsigned gblocks = grid_for(std::size_t(total), pet_kernels::kThreads);
-    pet_kernels::pet_grad_kernel<T, G><<<gblocks < 65535u ? gblocks : 65535u, pet_kernels::kThreads, 0, stream>>>(
-        x, mask.valid, mask.segment_ids, (long long)batch, (long long)seq, (long long)dim, s.sums, scale,
+    const unsigned gblocks = grid_for_capped(std::size_t(total), detail::kThreads, 65535u);
+    detail::pet_grad_kernel<T, G><<<gblocks, detail::kThreads, 0, stream>>>(
+        x, mask.valid, mask.segment_ids, (long long)batch, (long long)seq, (long long)dim, s.sums.get(), scale,
         mode == PetGradMode::accumulate ? 1 : 0, grad);
     SO8T_CUDA_CHECK(cudaGetLastError());
   }
-  return pet_kernels::read_result(s, dim, stream);
+  return detail::read_result(s, dim, stream);
 }
 
-}  // namespace so8t::cuda
+}  // namespace so8t::cuda::pet

@@ -1,4 +1,5 @@
-// so8t/kernels/quant_kernels.cuh: CUDA quantize and dequantize kernels for the ggml block types.
+// so8t/quant/quantize.cuh (namespace so8t::cuda::quant): CUDA quantize and dequantize kernels for the ggml
+// block types.
 //
 // One thread per block calls the same SO8T_HOST_DEVICE per-block functions as the CPU reference
 // (so8t/quant/*.hpp). Inside them every product that is added goes through fp::mul (__fmul_rn) and
@@ -15,6 +16,7 @@
 
 #include "so8t/base/errors.hpp"
 #include "so8t/base/cuda_check.cuh"
+#include "so8t/base/launch.cuh"
 #include "so8t/quant/blocks.hpp"
 #include "so8t/quant/q4_0.hpp"
 #include "so8t/quant/q4_1.hpp"

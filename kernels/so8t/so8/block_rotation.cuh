@@ -1,4 +1,4 @@
-// so8t/kernels/block_exp.cuh: batched exp and exp-VJP over n = D/8 blocks on the GPU.
+// so8t/so8/block_rotation.cuh (namespace so8t::cuda): batched exp and exp-VJP over n = D/8 blocks on the GPU.
 //
 // One thread per block, calling the very per-block functions of so8t/block_rotation.hpp that the CPU loops
 // call, so the CPU tests check this arithmetic (and with fp:: products the GPU gives the CPU's bits).
@@ -12,6 +12,7 @@
 
 #include "so8t/so8/block_rotation.hpp"
 #include "so8t/base/cuda_check.cuh"
+#include "so8t/base/launch.cuh"
 
 namespace so8t::cuda {
 

@@ -40,21 +40,7 @@ std::vector<T> random_weights(std::mt19937_64& rng, std::size_t count) {
   return w;
 }
 
-template <class T>
-struct DeviceBuffer {
-  T* p = nullptr;
-  std::size_t n = 0;
-  explicit DeviceBuffer(const std::vector<T>& h) : n(h.size()) {
-    SO8T_CUDA_CHECK(cudaMalloc(&p, n * sizeof(T)));
-    SO8T_CUDA_CHECK(cudaMemcpy(p, h.data(), n * sizeof(T), cudaMemcpyHostToDevice));
-  }
-  ~DeviceBuffer() { cudaFree(p); }
-  std::vector<T> get() const {
-    std::vector<T> h(n);
-    SO8T_CUDA_CHECK(cudaMemcpy(h.data(), p, n * sizeof(T), cudaMemcpyDeviceToHost));
-    return h;
-  }
-};
+using so8t::cuda::DeviceBuffer;
 
 template <class T>
 struct RotationFor {
@@ -83,18 +69,19 @@ TYPED_TEST(FoldCuda, RightAndLeftFoldEqualCpuBitwise) {
     std::vector<T> W = random_weights<T>(rng, rows * ld);
     DeviceBuffer<T> dW(W);
     so8t::fold_right(so8t::matrix_view(W.data(), rows, D, ld), so8t::block_rotations(rot.data(), D / 8), op);
-    so8t::cuda::fold_right(so8t::matrix_view(dW.p, rows, D, ld), so8t::block_rotations(drot.p, D / 8), op);
+    so8t::cuda::bake::fold_right(so8t::matrix_view(dW.get(), rows, D, ld), so8t::block_rotations(drot.get(), D / 8), op);
     SO8T_CUDA_CHECK(cudaDeviceSynchronize());
-    const std::vector<T> gW = dW.get();
+    const std::vector<T> gW = dW.download();
     ASSERT_EQ(std::memcmp(gW.data(), W.data(), W.size() * sizeof(T)), 0);
     // left fold with bias, out of place
     std::vector<T> L = random_weights<T>(rng, D * rows), bias = random_weights<T>(rng, D);
     DeviceBuffer<T> dL(L), dB(bias), dOut{std::vector<T>(D * rows)}, dBout{std::vector<T>(D)};
     so8t::fold_left(so8t::matrix_view(L.data(), D, rows), bias.data(), so8t::block_rotations(rot.data(), D / 8), op);
-    so8t::cuda::fold_left(so8t::matrix_view<const T>(dL.p, D, rows), dB.p, so8t::matrix_view(dOut.p, D, rows), dBout.p,
-                          so8t::block_rotations(drot.p, D / 8), op);
+    so8t::cuda::bake::fold_left(so8t::matrix_view<const T>(dL.get(), D, rows), dB.get(),
+                                so8t::matrix_view(dOut.get(), D, rows), dBout.get(),
+                                so8t::block_rotations(drot.get(), D / 8), op);
     SO8T_CUDA_CHECK(cudaDeviceSynchronize());
-    const std::vector<T> gL = dOut.get(), gb = dBout.get();
+    const std::vector<T> gL = dOut.download(), gb = dBout.download();
     ASSERT_EQ(std::memcmp(gL.data(), L.data(), L.size() * sizeof(T)), 0);
     ASSERT_EQ(std::memcmp(gb.data(), bias.data(), bias.size() * sizeof(T)), 0);
   }
@@ -103,9 +90,9 @@ TYPED_TEST(FoldCuda, RightAndLeftFoldEqualCpuBitwise) {
 TEST(FoldCuda, BadInputThrowsBeforeLaunch) {
   // Shape checks happen on the host, so they run (and must throw) with or without a GPU.
   float* none = nullptr;
-  EXPECT_THROW(so8t::cuda::fold_right(so8t::matrix_view(none, 4, 60), so8t::block_rotations(static_cast<const float*>(nullptr), 7)),
+  EXPECT_THROW(so8t::cuda::bake::fold_right(so8t::matrix_view(none, 4, 60), so8t::block_rotations(static_cast<const float*>(nullptr), 7)),
                so8t::InvalidArgument);
-  EXPECT_THROW(so8t::cuda::fold_left(so8t::matrix_view(none, 16, 4), none, so8t::block_rotations(static_cast<const float*>(nullptr), 2)),
+  EXPECT_THROW(so8t::cuda::bake::fold_left(so8t::matrix_view(none, 16, 4), none, so8t::block_rotations(static_cast<const float*>(nullptr), 2)),
                so8t::InvalidArgument);
 }
 

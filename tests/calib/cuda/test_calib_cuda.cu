@@ -18,18 +18,11 @@
 using so8t::calib::LogitsView;
 using so8t::calib::LabelsView;
 using so8t::calib::CalibOptions;
-namespace gpu = so8t::calib;
+namespace gpu = so8t::cuda::calib;
 
 namespace {
 template <class T>
-struct Dev {
-  T* p = nullptr;
-  explicit Dev(const std::vector<T>& h) {
-    SO8T_CUDA_CHECK(cudaMalloc(&p, h.size() * sizeof(T)));
-    SO8T_CUDA_CHECK(cudaMemcpy(p, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice));
-  }
-  ~Dev() { (void)cudaFree(p); }
-};
+using Dev = so8t::cuda::DeviceBuffer<T>;
 
 std::vector<int> labels_for(const std::vector<float>& z, std::size_t N, std::size_t V, unsigned seed) {
   std::mt19937_64 rng(seed);
@@ -52,7 +45,7 @@ TEST(CalibCuda, CompareLogitsMatchesCpu) {
   std::normal_distribution<float> g(0.0f, 0.05f);
   for (auto& v : b) v += g(rng);
   Dev<float> da(a), db(b);
-  const auto g_res = gpu::compare_logits_cuda(da.p, db.p, N, V);
+  const auto g_res = gpu::compare_logits_cuda(da.get(), db.get(), N, V);
   const auto cpu = so8t::calib::compare_logits(LogitsView<float>(a, N, V), LogitsView<float>(b, N, V));
   EXPECT_EQ(g_res.max_abs_diff, cpu.max_abs_diff);
   EXPECT_EQ(g_res.max_abs_token, cpu.max_abs_token);
@@ -77,7 +70,7 @@ TEST(CalibCuda, CalibrationSummaryMatchesCpu) {
   o.has_ignore_index = true;
   for (double T : {1.0, 1.7}) {
     o.temperature = T;
-    const auto g_res = gpu::calibration_summary_cuda(dz.p, dy.p, N, V, o);
+    const auto g_res = gpu::calibration_summary_cuda(dz.get(), dy.get(), N, V, o);
     const auto cpu = so8t::calib::calibration_summary(LogitsView<float>(z, N, V), LabelsView<int>(y), o);
     EXPECT_EQ(g_res.count, cpu.count);
     EXPECT_NEAR(g_res.nll, cpu.nll, 1e-12 * cpu.nll);
@@ -98,7 +91,7 @@ TEST(CalibCuda, EntropySeriesMatchesCpu) {
   const auto z = qc_ref::random_logits<float>(L, V, 1.5, 5);
   Dev<float> dz(z);
   std::vector<double> h, m;
-  gpu::entropy_series_cuda(dz.p, L, V, h, m);
+  gpu::entropy_series_cuda(dz.get(), L, V, h, m);
   const auto cpu = so8t::calib::long_text_stability(LogitsView<float>(z, L, V));
   for (std::size_t t = 0; t < L; ++t) {
     EXPECT_NEAR(h[t], cpu.entropy[t], 1e-12 * cpu.entropy[t]);
@@ -114,7 +107,7 @@ TEST(CalibCuda, BadInputIsReported) {
   Dev<float> dz(z);
   Dev<int> dy(y);
   try {
-    (void)gpu::calibration_summary_cuda(dz.p, dy.p, 4, 10);
+    (void)gpu::calibration_summary_cuda(dz.get(), dy.get(), 4, 10);
     FAIL();
   } catch (const so8t::InvalidArgument& e) {
     EXPECT_NE(std::string(e.what()).find("token 2, index 7"), std::string::npos) << e.what();
@@ -124,10 +117,10 @@ TEST(CalibCuda, BadInputIsReported) {
   Dev<float> dok(ok);
   Dev<int> dbad(bad);
   try {
-    (void)gpu::calibration_summary_cuda(dok.p, dbad.p, 4, 10);
+    (void)gpu::calibration_summary_cuda(dok.get(), dbad.get(), 4, 10);
     FAIL();
   } catch (const so8t::InvalidArgument& e) {
     EXPECT_NE(std::string(e.what()).find("label 10 at token 2"), std::string::npos) << e.what();
   }
-  EXPECT_THROW((void)gpu::compare_logits_cuda(dok.p, dok.p, 0, 10), so8t::InvalidArgument);
+  EXPECT_THROW((void)gpu::compare_logits_cuda(dok.get(), dok.get(), 0, 10), so8t::InvalidArgument);
 }

@@ -18,22 +18,7 @@
 namespace {
 
 template <class T>
-struct Dev {
-  T* p = nullptr;
-  explicit Dev(const std::vector<T>& h) {
-    SO8T_CUDA_CHECK(cudaMalloc(&p, h.size() * sizeof(T) + 16));
-    SO8T_CUDA_CHECK(cudaMemcpy(p, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice));
-  }
-  explicit Dev(std::size_t n) { SO8T_CUDA_CHECK(cudaMalloc(&p, n * sizeof(T) + 16)); }
-  ~Dev() { cudaFree(p); }
-  Dev(const Dev&) = delete;
-  Dev& operator=(const Dev&) = delete;
-  std::vector<T> get(std::size_t n) const {
-    std::vector<T> h(n);
-    SO8T_CUDA_CHECK(cudaMemcpy(h.data(), p, n * sizeof(T), cudaMemcpyDeviceToHost));
-    return h;
-  }
-};
+using Dev = so8t::cuda::DeviceBuffer<T>;
 
 std::vector<std::int8_t> codes(std::size_t n, std::mt19937& rng, int pattern) {
   std::uniform_int_distribution<int> d(-127, 127);
@@ -55,17 +40,17 @@ TEST(Int8GemmCuda, MmaInt32EqualsCpuReference) {
       so8t::gemm::gemm_s8s8_s32_ref(a.data(), k, b.data(), k, m, n, k, ref.data(), n);
       Dev<std::int8_t> da(a), db(b);
       Dev<std::int32_t> dc(ref.size());
-      so8t::cuda::int8::Epilogue ep;
-      ep.c = dc.p;
-      so8t::cuda::int8::gemm_s8_mma(da.p, db.p, m, n, k, ep);
+      so8t::cuda::gemm::Epilogue ep;
+      ep.c = dc.get();
+      so8t::cuda::gemm::gemm_s8_mma(da.get(), db.get(), m, n, k, ep);
       SO8T_CUDA_CHECK(cudaDeviceSynchronize());
-      EXPECT_EQ(dc.get(ref.size()), ref) << "m " << m << " n " << n << " k " << k << " pattern " << pattern;
-      if (so8t::cuda::int8::CublasLtInt8::supports(m, n, k)) {
-        so8t::cuda::int8::CublasLtInt8 lt;
+      EXPECT_EQ(dc.download(), ref) << "m " << m << " n " << n << " k " << k << " pattern " << pattern;
+      if (so8t::cuda::gemm::CublasLtInt8::supports(m, n, k)) {
+        so8t::cuda::gemm::CublasLtInt8 lt;
         Dev<std::int32_t> dc2(ref.size());
-        lt.gemm_s32(da.p, db.p, m, n, k, dc2.p);
+        lt.gemm_s32(da.get(), db.get(), m, n, k, dc2.get());
         SO8T_CUDA_CHECK(cudaDeviceSynchronize());
-        EXPECT_EQ(dc2.get(ref.size()), ref) << "cublasLt m " << m << " n " << n << " k " << k;
+        EXPECT_EQ(dc2.download(), ref) << "cublasLt m " << m << " n " << n << " k " << k;
       }
     }
 }
@@ -83,10 +68,10 @@ TEST(Int8GemmCuda, QuantizeAndFusedEpilogueMatchCpuDefinition) {
   Dev<std::int8_t> dq(std::size_t(m) * k);
   Dev<float> drs(m);
   Dev<int> dflags(k);
-  so8t::cuda::int8::quantize_activations(dx.p, m, k, 6.0f, dflags.p, dq.p, drs.p);
-  const auto q = dq.get(std::size_t(m) * k);
-  const auto rs = drs.get(m);
-  const auto flags = dflags.get(k);
+  so8t::cuda::gemm::quantize_activations(dx.get(), m, k, 6.0f, dflags.get(), dq.get(), drs.get());
+  const auto q = dq.download();
+  const auto rs = drs.download();
+  const auto flags = dflags.download();
   EXPECT_EQ(flags[3], 1);
   for (int i = 0; i < m; ++i) {
     EXPECT_EQ(q[std::size_t(i) * k + 3], 0);
@@ -98,13 +83,13 @@ TEST(Int8GemmCuda, QuantizeAndFusedEpilogueMatchCpuDefinition) {
   so8t::gemm::gemm_s8s8_s32_ref(q.data(), k, w.data(), k, m, n, k, acc.data(), n);
   Dev<std::int8_t> dw(w);
   Dev<float> dcs(cs), db(bias), dy(acc.size());
-  so8t::cuda::int8::Epilogue ep;
-  ep.y = dy.p;
-  ep.row_scale = drs.p;
-  ep.col_scale = dcs.p;
-  ep.bias = db.p;
-  so8t::cuda::int8::gemm_s8_mma(dq.p, dw.p, m, n, k, ep);
-  const auto y = dy.get(acc.size());
+  so8t::cuda::gemm::Epilogue ep;
+  ep.y = dy.get();
+  ep.row_scale = drs.get();
+  ep.col_scale = dcs.get();
+  ep.bias = db.get();
+  so8t::cuda::gemm::gemm_s8_mma(dq.get(), dw.get(), m, n, k, ep);
+  const auto y = dy.download();
   for (int i = 0; i < m; ++i)
     for (int j = 0; j < n; ++j) {
       const float want = so8t::fp::add(so8t::fp::mul(float(acc[std::size_t(i) * n + j]) * rs[i], cs[j]), bias[j]);
@@ -129,8 +114,8 @@ TEST(QgemvCuda, MatchesDequantizedDouble) {
       std::vector<float> x(std::size_t(m) * k);
       for (auto& v : x) v = nd(rng);
       Dev<float> dx(x), dy(std::size_t(m) * n);
-      so8t::cuda::qgemv::qgemv(t, dw.p, n, k, dx.p, m, dy.p);
-      const auto y = dy.get(std::size_t(m) * n);
+      so8t::cuda::gemm::qgemv(t, dw.get(), n, k, dx.get(), m, dy.get());
+      const auto y = dy.download();
       for (int i = 0; i < m; ++i)
         for (int j = 0; j < n; ++j) {
           double r = 0, mag = 0;

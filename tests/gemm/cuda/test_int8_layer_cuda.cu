@@ -1,5 +1,5 @@
-// The whole LLM.int8 layer on CUDA (int8_layer.cuh) against the CPU Int8Linear, mma vs cuBLASLt, and the CUDA
-// offload backend (offload_cuda.cuh) inside the Executor against the CPU-only Executor. GPU tests skip without
+// The whole LLM.int8 layer on CUDA (so8t/gemm/llm_int8.cuh) against the CPU Int8Linear, mma vs cuBLASLt, and the
+// CUDA offload backend (so8t/offload/executor.cuh) inside the Executor against the CPU-only Executor. GPU tests skip without
 // a GPU; the argument-validation tests run everywhere and must throw InvalidArgument before any CUDA call
 // (without a GPU, any CUDA call would throw CudaError instead).
 #include <gtest/gtest.h>
@@ -20,26 +20,10 @@
 
 namespace {
 
-using so8t::cuda::Int8CudaOptions;
-using so8t::cuda::Int8LinearCuda;
-using so8t::cuda::int8::Backend;
-
-struct DevF {
-  float* p = nullptr;
-  std::size_t n = 0;
-  explicit DevF(std::size_t count) : n(count) { SO8T_CUDA_CHECK(cudaMalloc(&p, 4 * count + 16)); }
-  explicit DevF(const std::vector<float>& h) : DevF(h.size()) {
-    SO8T_CUDA_CHECK(cudaMemcpy(p, h.data(), 4 * h.size(), cudaMemcpyHostToDevice));
-  }
-  ~DevF() { cudaFree(p); }
-  DevF(const DevF&) = delete;
-  DevF& operator=(const DevF&) = delete;
-  std::vector<float> get() const {
-    std::vector<float> h(n);
-    SO8T_CUDA_CHECK(cudaMemcpy(h.data(), p, 4 * n, cudaMemcpyDeviceToHost));
-    return h;
-  }
-};
+using so8t::cuda::gemm::Backend;
+using so8t::cuda::gemm::Int8CudaOptions;
+using so8t::cuda::gemm::Int8LinearCuda;
+using DevF = so8t::cuda::DeviceBuffer<float>;
 
 std::vector<float> uniform(std::size_t n, float lo, float hi, std::mt19937& rng) {
   std::uniform_real_distribution<float> d(lo, hi);
@@ -62,15 +46,15 @@ std::vector<float> activations(int m, int k, int outlier_cols, std::mt19937& rng
 }
 
 std::vector<float> gpu_forward(const Int8LinearCuda& l, const std::vector<float>& x, int m, Backend b, float threshold,
-                               so8t::cuda::Int8Workspace& ws, Backend* ran = nullptr) {
+                               so8t::cuda::gemm::Int8Workspace& ws, Backend* ran = nullptr) {
   DevF dx(x), dy(static_cast<std::size_t>(m) * l.out_features());
   Int8CudaOptions o;
   o.backend = b;
   o.threshold = threshold;
-  const Backend r = l.forward(dx.p, m, dy.p, ws, o);
+  const Backend r = l.forward(dx.get(), m, dy.get(), ws, o);
   if (ran != nullptr) *ran = r;
   SO8T_CUDA_CHECK(cudaDeviceSynchronize());
-  return dy.get();
+  return dy.download();
 }
 
 std::vector<float> cpu_forward(const so8t::gemm::Int8Linear& l, const std::vector<float>& x, int m, float threshold) {
@@ -85,7 +69,7 @@ std::vector<float> cpu_forward(const so8t::gemm::Int8Linear& l, const std::vecto
 
 TEST(Int8LayerCudaArgs, ValidatedBeforeAnyCudaCall) {
   Int8LinearCuda empty;
-  so8t::cuda::Int8Workspace ws;
+  so8t::cuda::gemm::Int8Workspace ws;
   float dummy[4] = {};
   EXPECT_THROW(empty.forward(dummy, 1, dummy, ws), so8t::InvalidArgument);
   EXPECT_THROW(Int8LinearCuda::from_float(nullptr, 4, 4), so8t::InvalidArgument);
@@ -94,7 +78,7 @@ TEST(Int8LayerCudaArgs, ValidatedBeforeAnyCudaCall) {
   std::vector<float> bad{1.0f, NAN, 0.0f, 0.0f};
   EXPECT_THROW(Int8LinearCuda::from_float(bad.data(), 2, 2), so8t::InvalidArgument);  // host quantizer rejects NaN
 
-  so8t::cuda::CudaOffloadBackend be;  // no CUDA call
+  so8t::cuda::offload::CudaOffloadBackend be;  // no CUDA call
   so8t::offload::LayerWeights l;
   l.name = "l0";
   l.n = 2;
@@ -121,7 +105,7 @@ TEST(Int8LayerCuda, QuantizationMatchesCpuBitForBit) {
   const auto w = uniform(static_cast<std::size_t>(n) * k, -1.0f, 1.0f, rng);
   const auto x = activations(m, k, 4, rng);
   const auto l = Int8LinearCuda::from_float(w.data(), n, k);
-  so8t::cuda::Int8Workspace ws;
+  so8t::cuda::gemm::Int8Workspace ws;
   (void)gpu_forward(l, x, m, Backend::mma, 6.0f, ws);
   const auto ref = so8t::gemm::quantize_activations_int8(x.data(), m, k, k, 6.0f);
   std::vector<std::int8_t> codes(static_cast<std::size_t>(m) * k);
@@ -149,7 +133,7 @@ TEST(Int8LayerCuda, MatchesCpuLayerExactlyWithoutOutliers) {
     const auto x = activations(s.m, s.k, 0, rng);
     const auto cpu = so8t::gemm::Int8Linear::from_float(w.data(), s.n, s.k, bias.data());
     const auto gpu = Int8LinearCuda::upload(cpu);
-    so8t::cuda::Int8Workspace ws;
+    so8t::cuda::gemm::Int8Workspace ws;
     const auto ref = cpu_forward(cpu, x, s.m, 6.0f);
     for (Backend b : {Backend::mma, Backend::cublaslt}) {
       Backend ran = Backend::mma;
@@ -172,7 +156,7 @@ TEST(Int8LayerCuda, MatchesCpuLayerWithOutliers) {
   const auto x = activations(m, k, 9, rng);
   const auto cpu = so8t::gemm::Int8Linear::from_float(w.data(), n, k, bias.data());
   const auto gpu = Int8LinearCuda::upload(cpu);
-  so8t::cuda::Int8Workspace ws;
+  so8t::cuda::gemm::Int8Workspace ws;
   const auto ref = cpu_forward(cpu, x, m, 6.0f);
   const auto ym = gpu_forward(gpu, x, m, Backend::mma, 6.0f, ws);
   const auto yl = gpu_forward(gpu, x, m, Backend::cublaslt, 6.0f, ws);
@@ -193,10 +177,10 @@ TEST(Int8LayerCuda, EmptyBatchAndOwnWorkspace) {
   EXPECT_EQ(gpu.forward(nullptr, 0, nullptr), Backend::mma);  // m = 0: nothing to do
   const auto x = activations(3, 32, 1, rng);
   DevF dx(x), dy(3 * 64);
-  gpu.forward(dx.p, 3, dy.p);
+  gpu.forward(dx.get(), 3, dy.get());
   SO8T_CUDA_CHECK(cudaDeviceSynchronize());
   const auto ref = cpu_forward(so8t::gemm::Int8Linear::from_float(w.data(), 64, 32), x, 3, 6.0f);
-  const auto y = dy.get();
+  const auto y = dy.download();
   for (std::size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y[i], ref[i], 1e-5f * (8.0f + std::fabs(ref[i])));
 }
 
@@ -240,7 +224,7 @@ TEST(OffloadCuda, ExecutorWithCudaBackendMatchesCpuExecutor) {
   xo[5] = 7.5f;  // one outlier column in layer 0
   for (auto pol : {so8t::offload::OffloadPolicy::cpu_compute, so8t::offload::OffloadPolicy::stream_to_gpu}) {
     for (Backend b : {Backend::mma, Backend::cublaslt}) {
-      so8t::cuda::CudaOffloadBackend be(b);
+      so8t::cuda::offload::CudaOffloadBackend be(b);
       so8t::offload::Executor gpu_ex(ls, map_for(ls, pol), &be);
       so8t::offload::Executor cpu_ex(ls, map_for(ls, pol));
       std::vector<float> yg(static_cast<std::size_t>(m) * 48), yc(yg.size());
@@ -259,7 +243,7 @@ TEST(OffloadCuda, StreamedEqualsResidentFp32) {
   const auto ls = stack(rng);
   const int m = 33;
   const auto x = uniform(static_cast<std::size_t>(m) * ls[1].k, -1.0f, 1.0f, rng);
-  so8t::cuda::CudaOffloadBackend be;
+  so8t::cuda::offload::CudaOffloadBackend be;
   be.load(0, ls[1], false, {});
   std::vector<float> yr(static_cast<std::size_t>(m) * ls[1].n), ys(yr.size()), yc(yr.size());
   be.run(0, x.data(), m, yr.data());
@@ -276,7 +260,7 @@ TEST(OffloadCuda, StreamedEqualsResidentFp32) {
 TEST(OffloadCuda, OutOfMemoryNamesTheLayer) {
   SO8T_SKIP_WITHOUT_GPU();
   try {
-    so8t::cuda::DeviceMem big(std::size_t(1) << 50, "layer 'huge' int8 weights (1 x 1)");
+    so8t::cuda::DeviceBuffer<> big(std::size_t(1) << 50, "layer 'huge' int8 weights (1 x 1)");
     FAIL() << "a 1 PiB allocation succeeded";
   } catch (const so8t::CudaError& e) {
     EXPECT_EQ(e.code(), static_cast<int>(cudaErrorMemoryAllocation));

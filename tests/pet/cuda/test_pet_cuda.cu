@@ -13,21 +13,7 @@
 
 namespace {
 
-template <class T>
-struct DeviceBuffer {
-  T* p = nullptr;
-  std::size_t n = 0;
-  explicit DeviceBuffer(const std::vector<T>& h) : n(h.size()) {
-    SO8T_CUDA_CHECK(cudaMalloc(&p, (n ? n : 1) * sizeof(T)));
-    if (n) SO8T_CUDA_CHECK(cudaMemcpy(p, h.data(), n * sizeof(T), cudaMemcpyHostToDevice));
-  }
-  ~DeviceBuffer() { cudaFree(p); }
-  std::vector<T> get() const {
-    std::vector<T> h(n);
-    SO8T_CUDA_CHECK(cudaMemcpy(h.data(), p, n * sizeof(T), cudaMemcpyDeviceToHost));
-    return h;
-  }
-};
+using so8t::cuda::DeviceBuffer;
 
 template <class T>
 void run_case(std::size_t B, std::size_t Tn, std::size_t D, bool masked) {
@@ -47,19 +33,19 @@ void run_case(std::size_t B, std::size_t Tn, std::size_t D, bool masked) {
   so8t::PetMask hm, dm;
   if (masked) {
     hm = so8t::PetMask{valid.data(), seg.data()};
-    dm = so8t::PetMask{dv.p, ds.p};
+    dm = so8t::PetMask{dv.get(), ds.get()};
   }
   std::vector<double> g(x.size(), 0.5);
   const so8t::PetResult cpu = so8t::pet_loss_and_grad(x.data(), B, Tn, D, hm, g.data(), 0.3, so8t::PetGradMode::accumulate);
   DeviceBuffer<double> dg{std::vector<double>(x.size(), 0.5)};
   const so8t::PetResult gpu =
-      so8t::cuda::pet_loss_and_grad(dx.p, B, Tn, D, dm, dg.p, 0.3, so8t::PetGradMode::accumulate);
+      so8t::cuda::pet::pet_loss_and_grad(dx.get(), B, Tn, D, dm, dg.get(), 0.3, so8t::PetGradMode::accumulate);
   EXPECT_EQ(cpu.valid_triples, gpu.valid_triples);
   EXPECT_EQ(cpu.no_valid_triples, gpu.no_valid_triples);
   EXPECT_NEAR(cpu.value, gpu.value, 1e-13 * std::max(1.0, cpu.value));
-  const std::vector<double> gg = dg.get();
+  const std::vector<double> gg = dg.download();
   EXPECT_EQ(std::memcmp(gg.data(), g.data(), g.size() * sizeof(double)), 0);
-  const so8t::PetResult v = so8t::cuda::pet_loss(dx.p, B, Tn, D, dm);
+  const so8t::PetResult v = so8t::cuda::pet::pet_loss(dx.get(), B, Tn, D, dm);
   EXPECT_EQ(v.value, gpu.value);
 }
 

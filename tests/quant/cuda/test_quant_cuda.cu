@@ -21,14 +21,7 @@ namespace {
 using so8t::quant::Type;
 using namespace so8t_test;
 
-template <class T>
-struct DeviceBuffer {
-  T* ptr = nullptr;
-  explicit DeviceBuffer(std::size_t n) { SO8T_CUDA_CHECK(cudaMalloc(&ptr, n * sizeof(T) + 1)); }
-  ~DeviceBuffer() { cudaFree(ptr); }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-};
+using so8t::cuda::DeviceBuffer;
 
 class QuantCuda : public ::testing::TestWithParam<VectorType> {};
 
@@ -53,17 +46,17 @@ TEST_P(QuantCuda, GpuBytesEqualCpuAndGgml) {
 
   DeviceBuffer<float> d_in(input.size()), d_out(input.size());
   DeviceBuffer<std::uint8_t> d_q(gpu.size());
-  SO8T_CUDA_CHECK(cudaMemcpy(d_in.ptr, input.data(), input.size() * 4, cudaMemcpyHostToDevice));
-  so8t::cuda::quant::quantize(vt.type, d_in.ptr, d_q.ptr, nrows, kVectorCols);
-  SO8T_CUDA_CHECK(cudaMemcpy(gpu.data(), d_q.ptr, gpu.size(), cudaMemcpyDeviceToHost));
+  SO8T_CUDA_CHECK(cudaMemcpy(d_in.get(), input.data(), input.size() * 4, cudaMemcpyHostToDevice));
+  so8t::cuda::quant::quantize(vt.type, d_in.get(), d_q.get(), nrows, kVectorCols);
+  SO8T_CUDA_CHECK(cudaMemcpy(gpu.data(), d_q.get(), gpu.size(), cudaMemcpyDeviceToHost));
   int bad = 0;
   for (int r = 0; r < nrows; ++r) bad += std::memcmp(gpu.data() + r * rb, cpu.data() + r * rb, rb) != 0;
   EXPECT_EQ(bad, 0) << vt.stem << ": GPU rows differing from CPU";
 
   std::vector<float> cpu_back(input.size()), gpu_back(input.size());
   so8t::quant::dequantize(vt.type, cpu.data(), cpu_back.data(), nrows, kVectorCols);
-  so8t::cuda::quant::dequantize(vt.type, d_q.ptr, d_out.ptr, nrows, kVectorCols);
-  SO8T_CUDA_CHECK(cudaMemcpy(gpu_back.data(), d_out.ptr, gpu_back.size() * 4, cudaMemcpyDeviceToHost));
+  so8t::cuda::quant::dequantize(vt.type, d_q.get(), d_out.get(), nrows, kVectorCols);
+  SO8T_CUDA_CHECK(cudaMemcpy(gpu_back.data(), d_out.get(), gpu_back.size() * 4, cudaMemcpyDeviceToHost));
   EXPECT_EQ(std::memcmp(cpu_back.data(), gpu_back.data(), gpu_back.size() * 4), 0) << vt.stem << ": dequantized floats";
 }
 

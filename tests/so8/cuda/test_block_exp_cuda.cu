@@ -11,19 +11,7 @@
 
 namespace {
 
-template <class S>
-struct DeviceBuffer {
-  S* ptr = nullptr;
-  std::size_t n = 0;
-  explicit DeviceBuffer(std::size_t count) : n(count) { SO8T_CUDA_CHECK(cudaMalloc(&ptr, count * sizeof(S))); }
-  ~DeviceBuffer() { cudaFree(ptr); }
-  void upload(const std::vector<S>& h) { SO8T_CUDA_CHECK(cudaMemcpy(ptr, h.data(), n * sizeof(S), cudaMemcpyHostToDevice)); }
-  std::vector<S> download() const {
-    std::vector<S> h(n);
-    SO8T_CUDA_CHECK(cudaMemcpy(h.data(), ptr, n * sizeof(S), cudaMemcpyDeviceToHost));
-    return h;
-  }
-};
+using so8t::cuda::DeviceBuffer;
 
 template <class S>
 std::vector<S> random_params(std::size_t n, std::uint64_t seed) {
@@ -65,8 +53,8 @@ void run_exp_and_vjp(std::size_t n) {
   DeviceBuffer<S> dp(28 * n), dR(64 * n), dG(64 * n), dg(28 * n);
   dp.upload(params);
   dG.upload(cot);
-  so8t::cuda::block_exp(dp.ptr, n, dR.ptr);
-  so8t::cuda::block_exp_vjp(dp.ptr, dG.ptr, n, dg.ptr);
+  so8t::cuda::block_exp(dp.get(), n, dR.get());
+  so8t::cuda::block_exp_vjp(dp.get(), dG.get(), n, dg.get());
   SO8T_CUDA_CHECK(cudaDeviceSynchronize());
   expect_same_bits(dR.download(), R_cpu, "exp");
   expect_same_bits(dg.download(), g_cpu, "exp_vjp");
@@ -95,7 +83,7 @@ TEST(BlockExpCuda, ComposeMatchesCpuBitForBit) {
   DeviceBuffer<float> dA(64 * n), dB(64 * n), dC(64 * n);
   dA.upload(A);
   dB.upload(B);
-  so8t::cuda::block_compose(dA.ptr, dB.ptr, n, dC.ptr);
+  so8t::cuda::block_compose(dA.get(), dB.get(), n, dC.get());
   SO8T_CUDA_CHECK(cudaDeviceSynchronize());
   expect_same_bits(dC.download(), C, "compose");
 }

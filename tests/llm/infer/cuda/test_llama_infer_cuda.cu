@@ -1,4 +1,4 @@
-// CudaLinear (so8t/kernels/llama_infer_cuda.cuh): the llama.cpp reference models run with the linear layers on
+// so8t::llm::CudaLinear (so8t/llm/infer/cuda_linear.cuh): the llama.cpp reference models run with the linear layers on
 // the GPU must give the CPU's f32-activation logits (CpuLinear with quantize_activations = false, the same
 // arithmetic up to summation order), for decode (one row: the qgemv kernels for Q8_0 / Q4_K) and for a prompt
 // (many rows: device dequantize + cuBLAS SGEMM). Skips without a GPU.
@@ -34,7 +34,7 @@ TEST_P(LlamaInferCuda, MatchesCpuF32Activations) {
   so8t::llm::InferOptions io;
   io.quantize_activations = false;
   so8t::llm::LlamaInfer cpu(m, io), gpu(m, io);
-  so8t::cuda::CudaLinear lin(m);
+  so8t::llm::CudaLinear lin(m);
   gpu.set_backend(&lin);
   std::vector<float> zc(std::size_t(n) * V), zg(zc.size()), zd(zc.size());
   cpu.eval(tok.data(), n, zc.data());

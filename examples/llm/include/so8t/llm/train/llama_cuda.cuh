@@ -1,4 +1,4 @@
-// so8t/kernels/llama_cuda.cuh: so8t::llm::LlamaCuda, the gated tiny llama's forward and backward on one GPU
+// so8t/llm/train/llama_cuda.cuh: so8t::llm::LlamaCuda, the gated tiny llama's forward and backward on one GPU
 // (issue 6), mirroring so8t::llm::LlamaCpu<float> (include/so8t/model/llama_cpu.hpp): same flat parameter
 // layout (llama_layout), same formulas, same LossParts.
 //
@@ -14,7 +14,8 @@
 // values with strided-batched SGEMM over the batch, one call per query head (GQA: query head h reads kv head
 // h / (n_heads / n_kv_heads)). Default math mode is plain FP32; set_tf32(true) allows TF32 tensor cores.
 // Everything runs on the default stream; forward() synchronises (it returns the loss), backward() does not.
-// Every CUDA and cuBLAS call is checked: failures throw so8t::CudaError with the cudaError_t / cublasStatus_t.
+// Every CUDA and cuBLAS call is checked (SO8T_CUDA_CHECK, SO8T_CUBLAS_CHECK): failures throw so8t::CudaError with
+// the cudaError_t / cublasStatus_t. Kernels: so8t::llm::cuda (llama_kernels.cuh); buffers: so8t::cuda::DeviceBuffer.
 // Link CUDA::cudart and CUDA::cublas. This header includes so8t/model/llama_cpu.hpp (LossParts), hence Eigen:
 // nvcc translation units that include it need --expt-relaxed-constexpr (Eigen's host-device constexpr calls).
 #pragma once
@@ -31,7 +32,10 @@
 
 #include "so8t/base/errors.hpp"
 #include "so8t/so8/block_rotation.cuh"
+#include "so8t/base/cublas_check.cuh"
 #include "so8t/base/cuda_check.cuh"
+#include "so8t/base/device_buffer.cuh"
+#include "so8t/base/launch.cuh"
 #include "so8t/llm/train/llama_kernels.cuh"
 #include "so8t/pet/pet.cuh"
 #include "so8t/llm/train/adamw.hpp"
@@ -39,65 +43,17 @@
 #include "so8t/llm/train/llama_cpu.hpp"
 #include "so8t/llm/model/param_layout.hpp"
 
-namespace so8t::cuda::llama {
-
-inline void check_cublas(cublasStatus_t s, const char* expr, const char* file, int line) {
-  if (s != CUBLAS_STATUS_SUCCESS)
-    throw CudaError(static_cast<int>(s), std::string("so8t: cuBLAS call failed: ") + expr + " at " + file + ":" +
-                                             std::to_string(line) + ": status " + std::to_string(int(s)));
-}
-
-/// Owning device array (cudaMalloc / cudaFree), movable, not copyable.
-template <class T>
-class DeviceArray {
- public:
-  DeviceArray() = default;
-  explicit DeviceArray(std::size_t n) { reset(n); }
-  DeviceArray(const DeviceArray&) = delete;
-  DeviceArray& operator=(const DeviceArray&) = delete;
-  DeviceArray(DeviceArray&& o) noexcept : p_(std::exchange(o.p_, nullptr)), n_(std::exchange(o.n_, 0)) {}
-  DeviceArray& operator=(DeviceArray&& o) noexcept {
-    if (this != &o) {
-      release();
-      p_ = std::exchange(o.p_, nullptr);
-      n_ = std::exchange(o.n_, 0);
-    }
-    return *this;
-  }
-  ~DeviceArray() { release(); }
-  void reset(std::size_t n) {
-    release();
-    if (n > 0) SO8T_CUDA_CHECK(cudaMalloc(&p_, n * sizeof(T)));
-    n_ = n;
-  }
-  T* get() const { return p_; }
-  std::size_t size() const { return n_; }
-
- private:
-  void release() {
-    if (p_) cudaFree(p_);
-    p_ = nullptr;
-    n_ = 0;
-  }
-  T* p_ = nullptr;
-  std::size_t n_ = 0;
-};
-
-}  // namespace so8t::cuda::llama
-
-#define SO8T_CUBLAS_CHECK(expr) ::so8t::cuda::llama::check_cublas((expr), #expr, __FILE__, __LINE__)
-
 namespace so8t::llm {
 
 class LlamaCuda {
  public:
   template <class T>
-  using DA = so8t::cuda::llama::DeviceArray<T>;
+  using DA = ::so8t::cuda::DeviceBuffer<T>;
 
   /// Validates cfg (InvalidArgument) before any CUDA call; throws CudaError (code cudaErrorNoDevice) when no
   /// CUDA device is present. Parameters start at zero: upload_params() before forward().
   explicit LlamaCuda(const LlamaConfig& cfg) : cfg_(cfg), layout_(llama_layout(cfg)) {
-    if (so8t::cuda::device_count() == 0)
+    if (::so8t::cuda::device_count() == 0)
       throw CudaError(int(cudaErrorNoDevice), "so8t::llm::LlamaCuda: no CUDA device (the CPU path is LlamaCpu)");
     SO8T_CUBLAS_CHECK(cublasCreate(&handle_));
     params_.reset(layout_.total);
@@ -170,7 +126,7 @@ class LlamaCuda {
     SO8T_CUDA_CHECK(cudaMemcpy(targets_.get(), targets, N * sizeof(std::int32_t), cudaMemcpyHostToDevice));
     if (segments)
       SO8T_CUDA_CHECK(cudaMemcpy(segments_.get(), segments, N * sizeof(std::int32_t), cudaMemcpyHostToDevice));
-    using namespace so8t::cuda::llama;
+    using namespace so8t::llm::cuda;
     embed_fwd_kernel<><<<ew_grid(N * d), kEwThreads>>>(P(layout_.tok_embd), tokens_.get(), x_[0].get(), N, d);
     launched();
     for (int l = 0; l < cfg_.n_layers; ++l) layer_forward(l);
@@ -188,7 +144,7 @@ class LlamaCuda {
     for (double v : rl) ce += v;
     LossParts r;
     r.ce = ce / double(N);
-    const PetResult pr = so8t::cuda::pet_loss(u_.get(), std::size_t(B), std::size_t(T), std::size_t(d), pet_mask());
+    const PetResult pr = ::so8t::cuda::pet::pet_loss(u_.get(), std::size_t(B), std::size_t(T), std::size_t(d), pet_mask());
     r.pet = pr.value;
     r.pet_triples = pr.valid_triples;
     r.lambda = lambda;
@@ -199,7 +155,7 @@ class LlamaCuda {
   /// Device gradients = d loss / d params for the last forward (overwritten). Does not synchronise.
   void backward() {
     if (B_ == 0) throw InvalidArgument("so8t::llm::LlamaCuda::backward: no forward pass before backward()");
-    using namespace so8t::cuda::llama;
+    using namespace so8t::llm::cuda;
     const std::size_t N = std::size_t(B_) * T_;
     const int d = cfg_.dim, V = cfg_.vocab;
     SO8T_CUDA_CHECK(cudaMemsetAsync(grads_.get(), 0, layout_.total * sizeof(float)));
@@ -212,7 +168,7 @@ class LlamaCuda {
     mul_rowvec_kernel<><<<ew_grid(N * d), kEwThreads>>>(dxf_.get(), P(layout_.output_norm), du_.get(), N, d);
     launched();
     if (lambda_ != 0.0)
-      so8t::cuda::pet_loss_and_grad(u_.get(), std::size_t(B_), std::size_t(T_), std::size_t(d), pet_mask(), du_.get(),
+      ::so8t::cuda::pet::pet_loss_and_grad(u_.get(), std::size_t(B_), std::size_t(T_), std::size_t(d), pet_mask(), du_.get(),
                                     lambda_, PetGradMode::accumulate);
     rmsnorm_bwd_kernel<><<<unsigned(N), kRowThreads>>>(u_.get(), 1, rstdf_.get(), nullptr, du_.get(), dx_.get(), d, 0);
     launched();
@@ -224,7 +180,7 @@ class LlamaCuda {
   /// Scales the device gradients so that their L2 norm is at most max_norm (<= 0: no clipping); returns the
   /// norm before (as so8t::llm::clip_grad_norm). Synchronises.
   double clip_grad_norm(double max_norm) {
-    using namespace so8t::cuda::llama;
+    using namespace so8t::llm::cuda;
     const std::size_t n = layout_.total;
     SO8T_CUDA_CHECK(cudaMemsetAsync(norm_acc_.get(), 0, sizeof(double)));
     sumsq_kernel<><<<ew_grid(n) < 1024u ? ew_grid(n) : 1024u, kEwThreads>>>(grads_.get(), n, norm_acc_.get());
@@ -242,7 +198,7 @@ class LlamaCuda {
   /// One AdamW update of the device parameters with the device gradients (moments kept on the device; weight
   /// decay on matrices and embeddings only), as so8t::llm::AdamW<float>::step.
   void adamw_step(double lr, const AdamWConfig& c) {
-    using namespace so8t::cuda::llama;
+    using namespace so8t::llm::cuda;
     const std::size_t n = layout_.total;
     if (m_.size() != n) {
       m_.reset(n);
@@ -336,7 +292,7 @@ class LlamaCuda {
   }
 
   void dgain(const float* dy, const float* in, const float* rstd, float* dg) {
-    using namespace so8t::cuda::llama;
+    using namespace so8t::llm::cuda;
     const int d = cfg_.dim;
     const std::size_t N = std::size_t(B_) * T_;
     rms_dgain_kernel<><<<dim3(unsigned((d + 31) / 32), dgain_chunks(N)), dim3(32, 8)>>>(dy, in, rstd, N, d, dg);
@@ -344,7 +300,7 @@ class LlamaCuda {
   }
 
   void rope(float* a, int width, bool inverse) {
-    using namespace so8t::cuda::llama;
+    using namespace so8t::llm::cuda;
     const std::size_t N = std::size_t(B_) * T_;
     rope_kernel<><<<ew_grid(N * (width / 2)), kEwThreads>>>(a, N, T_, width, cfg_.head_dim(), rope_cos_.get(),
                                                           rope_sin_.get(), inverse ? 1 : 0);
@@ -413,7 +369,7 @@ class LlamaCuda {
   const float* gate_out(int l) const { return cfg_.gate_stack > 0 ? go_[l].get() : ao_[l].get(); }
 
   void layer_forward(int l) {
-    using namespace so8t::cuda::llama;
+    using namespace so8t::llm::cuda;
     const LayerOffsets& o = layout_.layers[l];
     const std::size_t N = std::size_t(B_) * T_;
     const int n = int(N), d = cfg_.dim, kv = cfg_.kv_dim(), f = cfg_.ffn, H = cfg_.n_heads, hd = cfg_.head_dim(),
@@ -442,10 +398,10 @@ class LlamaCuda {
     }
     if (cfg_.gate_stack > 0) {
       const std::size_t nb = std::size_t(cfg_.gate_blocks());
-      so8t::cuda::block_exp(P(o.gate_safe), nb, Rsafe_[l].get());
+      ::so8t::cuda::block_exp(P(o.gate_safe), nb, Rsafe_[l].get());
       if (cfg_.gate_stack == 2) {
-        so8t::cuda::block_exp(P(o.gate_cmd), nb, Rcmd_[l].get());
-        so8t::cuda::block_compose(Rcmd_[l].get(), Rsafe_[l].get(), nb, R_[l].get());
+        ::so8t::cuda::block_exp(P(o.gate_cmd), nb, Rcmd_[l].get());
+        ::so8t::cuda::block_compose(Rcmd_[l].get(), Rsafe_[l].get(), nb, R_[l].get());
       }
       gate_fwd_kernel<><<<ew_grid(N * d), kEwThreads>>>(ao_[l].get(), rotation(l), go_[l].get(), N, d);
       launched();
@@ -466,7 +422,7 @@ class LlamaCuda {
 
   // dx_ holds d loss / d x_[l+1] on entry and d loss / d x_[l] on exit.
   void layer_backward(int l) {
-    using namespace so8t::cuda::llama;
+    using namespace so8t::llm::cuda;
     const LayerOffsets& o = layout_.layers[l];
     const std::size_t N = std::size_t(B_) * T_;
     const int n = int(N), d = cfg_.dim, kv = cfg_.kv_dim(), f = cfg_.ffn, H = cfg_.n_heads, hd = cfg_.head_dim(),
@@ -498,13 +454,13 @@ class LlamaCuda {
       gate_bwd_dx_kernel<><<<ew_grid(N * d), kEwThreads>>>(dgo_.get(), rotation(l), dao_.get(), N, d);
       launched();
       if (cfg_.gate_stack == 2) {
-        compose_vjp_kernel<><<<so8t::cuda::grid_for(nb, 64), 64>>>(Rcmd_[l].get(), Rsafe_[l].get(), dR_.get(), nb,
+        compose_vjp_kernel<><<<::so8t::cuda::grid_for(nb, 64), 64>>>(Rcmd_[l].get(), Rsafe_[l].get(), dR_.get(), nb,
                                                                 dRc_.get(), dRs_.get());
         launched();
-        so8t::cuda::block_exp_vjp(P(o.gate_cmd), dRc_.get(), nb, G(o.gate_cmd));
-        so8t::cuda::block_exp_vjp(P(o.gate_safe), dRs_.get(), nb, G(o.gate_safe));
+        ::so8t::cuda::block_exp_vjp(P(o.gate_cmd), dRc_.get(), nb, G(o.gate_cmd));
+        ::so8t::cuda::block_exp_vjp(P(o.gate_safe), dRs_.get(), nb, G(o.gate_safe));
       } else {
-        so8t::cuda::block_exp_vjp(P(o.gate_safe), dR_.get(), nb, G(o.gate_safe));
+        ::so8t::cuda::block_exp_vjp(P(o.gate_safe), dR_.get(), nb, G(o.gate_safe));
       }
       dao = dao_.get();
     }

@@ -1,11 +1,13 @@
-// so8t/kernels/llama_kernels.cuh: the non-GEMM kernels of the tiny gated llama's CUDA training path
+// so8t/llm/train/llama_kernels.cuh (namespace so8t::llm::cuda): the non-GEMM kernels of the tiny gated
+// llama's CUDA training path
 // (issue 6): RMSNorm, RoPE, causal softmax, SwiGLU, SO(8) gate application, embedding, cross-entropy,
 // gradient norm and AdamW, forward and backward. The matrix products are cuBLAS calls in llama_cuda.cuh.
 //
 // Every kernel mirrors a loop of include/so8t/model/llama_cpu.hpp (same formulas, same evaluation order per
 // element where it matters); layouts are the CPU's: activations [N = B*T, width] row-major, attention
 // probabilities [B, H, T, T], gate rotations [dim/8, 8, 8]. All pointers are device pointers. Row kernels
-// (one CUDA block per row) need blockDim.x to be a multiple of 32 (kRowThreads).
+// (one CUDA block per row) need blockDim.x to be a multiple of 32 (kRowThreads); their block reductions are
+// so8t/base/reduce.cuh's.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -13,43 +15,19 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "so8t/base/launch.cuh"
+#include "so8t/base/reduce.cuh"
 #include "so8t/so8/block_rotation.hpp"
 
-namespace so8t::cuda::llama {
+namespace so8t::llm::cuda {
 
 constexpr int kRowThreads = 128;  ///< threads per row for the row kernels (multiple of 32)
 constexpr int kEwThreads = 256;   ///< threads per block for the element-wise kernels
 constexpr unsigned kEwMaxBlocks = 8192;
 
 /// Grid for a grid-stride element-wise kernel over n items.
-inline unsigned ew_grid(std::size_t n) {
-  const std::size_t g = (n + kEwThreads - 1) / kEwThreads;
-  return g == 0 ? 1u : (g < kEwMaxBlocks ? unsigned(g) : kEwMaxBlocks);
-}
+inline unsigned ew_grid(std::size_t n) { return ::so8t::cuda::grid_for_capped(n, kEwThreads, kEwMaxBlocks); }
 
-// Block-wide sum / max; every thread gets the result. sh: 32 elements of shared memory.
-template <class T>
-__device__ T block_sum(T v, T* sh) {
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, nw = (blockDim.x + 31) >> 5;
-  __syncthreads();  // sh may still be read by a previous call
-  if (lane == 0) sh[w] = v;
-  __syncthreads();
-  T r = T(0);
-  for (int i = 0; i < nw; ++i) r += sh[i];
-  return r;
-}
-
-__device__ inline float block_max(float v, float* sh) {
-  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-  const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, nw = (blockDim.x + 31) >> 5;
-  __syncthreads();
-  if (lane == 0) sh[w] = v;
-  __syncthreads();
-  float r = sh[0];
-  for (int i = 1; i < nw; ++i) r = fmaxf(r, sh[i]);
-  return r;
-}
 
 #define SO8T_GRID_STRIDE(k, n) \
   for (std::size_t k = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; k < (n); k += std::size_t(gridDim.x) * blockDim.x)
@@ -87,7 +65,7 @@ __global__ void rmsnorm_fwd_kernel(const float* __restrict__ x, const float* __r
   const float* xr = x + n * d;
   float ss = 0.f;
   for (int i = threadIdx.x; i < d; i += blockDim.x) ss += xr[i] * xr[i];
-  ss = block_sum(ss, sh);
+  ss = ::so8t::cuda::block_reduce_sum(ss, sh);
   const float r = 1.f / sqrtf(ss / float(d) + eps);
   if (threadIdx.x == 0) rstd[n] = r;
   float* yr = y + n * d;
@@ -110,7 +88,7 @@ __global__ void rmsnorm_bwd_kernel(const float* __restrict__ in, int normed, con
     const float xh = normed ? ir[i] : ir[i] * r;
     dot += dyr[i] * (gain ? gain[i] : 1.f) * xh;
   }
-  dot = block_sum(dot, sh) / float(d);
+  dot = ::so8t::cuda::block_reduce_sum(dot, sh) / float(d);
   float* dxr = dx + n * d;
   for (int i = threadIdx.x; i < d; i += blockDim.x) {
     const float xh = normed ? ir[i] : ir[i] * r;
@@ -183,14 +161,14 @@ __global__ void softmax_causal_kernel(float* __restrict__ att, int T) {
   float* row = att + rowi * T;
   float mx = -3.402823466e38f;
   for (int j = threadIdx.x; j <= i; j += blockDim.x) mx = fmaxf(mx, row[j]);
-  mx = block_max(mx, sh);
+  mx = ::so8t::cuda::block_reduce_max(mx, sh);
   float sum = 0.f;
   for (int j = threadIdx.x; j <= i; j += blockDim.x) {
     const float e = expf(row[j] - mx);
     row[j] = e;
     sum += e;
   }
-  sum = block_sum(sum, sh);
+  sum = ::so8t::cuda::block_reduce_sum(sum, sh);
   const float inv = 1.f / sum;
   for (int j = threadIdx.x; j < T; j += blockDim.x) row[j] = j <= i ? row[j] * inv : 0.f;
 }
@@ -206,7 +184,7 @@ __global__ void softmax_causal_bwd_kernel(const float* __restrict__ att, float* 
   float* g = dP + rowi * T;
   float dot = 0.f;
   for (int j = threadIdx.x; j <= i; j += blockDim.x) dot += a[j] * g[j];
-  dot = block_sum(dot, sh);
+  dot = ::so8t::cuda::block_reduce_sum(dot, sh);
   for (int j = threadIdx.x; j < T; j += blockDim.x) g[j] = j <= i ? a[j] * (g[j] - dot) * scale : 0.f;
 }
 
@@ -272,7 +250,7 @@ __global__ void gate_bwd_dR_kernel(const float* __restrict__ dy, const float* __
   const int id = blockIdx.x, blk = id / 64, r = (id / 8) % 8, c = id % 8;
   float s = 0.f;
   for (std::size_t n = threadIdx.x; n < N; n += blockDim.x) s += dy[n * d + blk * 8 + r] * x[n * d + blk * 8 + c];
-  s = block_sum(s, sh);
+  s = ::so8t::cuda::block_reduce_sum(s, sh);
   if (threadIdx.x == 0) dR[id] = s;
 }
 
@@ -296,14 +274,14 @@ __global__ void ce_fwd_kernel(float* __restrict__ logits, const std::int32_t* __
   float* p = logits + n * V;
   float mx = -3.402823466e38f;
   for (int j = threadIdx.x; j < V; j += blockDim.x) mx = fmaxf(mx, p[j]);
-  mx = block_max(mx, sh);
+  mx = ::so8t::cuda::block_reduce_max(mx, sh);
   float sum = 0.f;
   for (int j = threadIdx.x; j < V; j += blockDim.x) {
     const float e = expf(p[j] - mx);
     p[j] = e;
     sum += e;
   }
-  sum = block_sum(sum, sh);
+  sum = ::so8t::cuda::block_reduce_sum(sum, sh);
   const float inv = 1.f / sum;
   for (int j = threadIdx.x; j < V; j += blockDim.x) p[j] *= inv;
   __syncthreads();
@@ -330,7 +308,7 @@ __global__ void sumsq_kernel(const float* __restrict__ g, std::size_t n, double*
   __shared__ double sh[32];
   double s = 0.0;
   SO8T_GRID_STRIDE(k, n) s += double(g[k]) * double(g[k]);
-  s = block_sum(s, sh);
+  s = ::so8t::cuda::block_reduce_sum(s, sh);
   if (threadIdx.x == 0) atomicAdd(out, s);
 }
 
@@ -356,4 +334,4 @@ __global__ void adamw_kernel(float* __restrict__ params, const float* __restrict
 
 #undef SO8T_GRID_STRIDE
 
-}  // namespace so8t::cuda::llama
+}  // namespace so8t::llm::cuda
