@@ -1,6 +1,6 @@
 // GPU fold W [out, D] <- W blockdiag(R) (float) against cuBLAS SGEMM with the materialised D x D block-diagonal
 // matrix and against a device-to-device copy of W, all timed with CUDA events in the same run (best of kReps,
-// after a warm-up). D = 4096, out in {4096, 14336}. Goals (issue 3): >= 20x faster than the GEMM, >= 70% of
+// after a warm-up). D = 4096, out in {4096, 14336}. Goals: >= 20x faster than the GEMM, >= 70% of
 // the copy bandwidth. Prints one line per shape; exit code 0 unless a CUDA call fails.
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
@@ -11,6 +11,7 @@
 #include "so8t/base/cublas_check.cuh"
 #include "so8t/base/cuda_check.cuh"
 #include "so8t/bake/fold.cuh"
+#include "support/cuda_timing.cuh"
 
 namespace {
 
@@ -18,23 +19,9 @@ constexpr int kReps = 10;
 
 template <class F>
 float best_ms(F&& f) {
-  cudaEvent_t a, b;
-  SO8T_CUDA_CHECK(cudaEventCreate(&a));
-  SO8T_CUDA_CHECK(cudaEventCreate(&b));
-  f();  // warm-up
-  float best = 1e30f;
-  for (int r = 0; r < kReps; ++r) {
-    SO8T_CUDA_CHECK(cudaEventRecord(a));
-    f();
-    SO8T_CUDA_CHECK(cudaEventRecord(b));
-    SO8T_CUDA_CHECK(cudaEventSynchronize(b));
-    float ms = 0.0f;
-    SO8T_CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
-    best = ms < best ? ms : best;
-  }
-  SO8T_CUDA_CHECK(cudaEventDestroy(a));
-  SO8T_CUDA_CHECK(cudaEventDestroy(b));
-  return best;
+  so8t_bench::CudaTiming t;
+  t.windows = kReps;
+  return float(so8t_bench::cuda_best_ms(f, t));
 }
 
 void run(std::size_t out, std::size_t D) {

@@ -9,24 +9,15 @@
 #include <vector>
 
 #include "so8t/calib/calib.cuh"
+#include "support/cuda_timing.cuh"
 
 namespace {
 template <class F>
 float time_ms(F&& f, int reps) {
-  cudaEvent_t a, b;
-  SO8T_CUDA_CHECK(cudaEventCreate(&a));
-  SO8T_CUDA_CHECK(cudaEventCreate(&b));
-  f();  // warm-up
-  SO8T_CUDA_CHECK(cudaDeviceSynchronize());
-  SO8T_CUDA_CHECK(cudaEventRecord(a));
-  for (int i = 0; i < reps; ++i) f();
-  SO8T_CUDA_CHECK(cudaEventRecord(b));
-  SO8T_CUDA_CHECK(cudaEventSynchronize(b));
-  float ms = 0.0f;
-  SO8T_CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
-  SO8T_CUDA_CHECK(cudaEventDestroy(a));
-  SO8T_CUDA_CHECK(cudaEventDestroy(b));
-  return ms / float(reps);
+  so8t_bench::CudaTiming t;
+  t.windows = 1;
+  t.reps = reps;
+  return float(so8t_bench::cuda_best_ms(f, t));
 }
 }  // namespace
 

@@ -27,29 +27,16 @@
 #include "so8t/gemm/int8_cublaslt.cuh"
 #include "so8t/gemm/qgemm.cuh"
 #include "so8t/quant/type.hpp"
+#include "support/cuda_timing.cuh"
 
 namespace {
 
 template <class F>
 double median_ms(F&& f) {
-  cudaEvent_t a, b;
-  SO8T_CUDA_CHECK(cudaEventCreate(&a));
-  SO8T_CUDA_CHECK(cudaEventCreate(&b));
-  f();  // warm-up
-  std::vector<double> t;
-  for (int w = 0; w < 7; ++w) {
-    SO8T_CUDA_CHECK(cudaEventRecord(a));
-    for (int r = 0; r < 5; ++r) f();
-    SO8T_CUDA_CHECK(cudaEventRecord(b));
-    SO8T_CUDA_CHECK(cudaEventSynchronize(b));
-    float ms = 0;
-    SO8T_CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
-    t.push_back(ms / 5.0);
-  }
-  cudaEventDestroy(a);
-  cudaEventDestroy(b);
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
+  so8t_bench::CudaTiming t;
+  t.windows = 7;
+  t.reps = 5;
+  return so8t_bench::cuda_median_ms(f, t);
 }
 
 }  // namespace

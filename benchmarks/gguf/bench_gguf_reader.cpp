@@ -1,4 +1,4 @@
-// GGUF reader cost (issue 4, "Reader: time to open and validate a file against the time to read it").
+// GGUF reader cost: the time to open and validate a file against the time to read it.
 //
 // A 38 MiB model-like file (a 32000-token vocabulary in the metadata, 193 tensors of F32 / Q8_0 / Q4_K) is
 // written once to the temp dir. Each benchmark reports, measured in the same run:

@@ -8,38 +8,17 @@
 #include <vector>
 
 #include "so8t/so8/block_rotation.cuh"
+#include "support/cuda_timing.cuh"
 
 namespace {
 
-struct Timer {
-  cudaEvent_t a, b;
-  Timer() {
-    SO8T_CUDA_CHECK(cudaEventCreate(&a));
-    SO8T_CUDA_CHECK(cudaEventCreate(&b));
-  }
-  ~Timer() {
-    cudaEventDestroy(a);
-    cudaEventDestroy(b);
-  }
-};
-
 template <class F>
 double time_ms(F f, void* flush, std::size_t flush_bytes, int reps = 20) {
-  Timer t;
-  f();  // warm-up
-  SO8T_CUDA_CHECK(cudaDeviceSynchronize());
-  double best = 1e30;
-  for (int r = 0; r < reps; ++r) {
-    SO8T_CUDA_CHECK(cudaMemset(flush, r, flush_bytes));  // evict L2
-    SO8T_CUDA_CHECK(cudaEventRecord(t.a));
-    f();
-    SO8T_CUDA_CHECK(cudaEventRecord(t.b));
-    SO8T_CUDA_CHECK(cudaEventSynchronize(t.b));
-    float ms = 0;
-    SO8T_CUDA_CHECK(cudaEventElapsedTime(&ms, t.a, t.b));
-    best = ms < best ? ms : best;
-  }
-  return best;
+  so8t_bench::CudaTiming t;
+  t.windows = reps;
+  t.flush = flush;
+  t.flush_bytes = flush_bytes;
+  return so8t_bench::cuda_best_ms(f, t);
 }
 
 template <class S>

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole so8t flow on one machine: train -> bake -> quantize -> infer -> qc (issue 7).
+# The whole so8t flow on one machine: train -> bake -> quantize -> infer -> qc.
 #
 #   examples/pipeline/run.sh [default|micro] [OUT_DIR] [BUILD_DIR]
 #

@@ -10,8 +10,14 @@
 
 #include "so8t/bake/fold.hpp"
 #include "support/oracles.hpp"
+#include "bake/fold_fixtures.hpp"
+#include "support/typed_suite.hpp"
 
 namespace {
+
+using fold_test::from_double;
+using fold_test::random_weights;
+using fold_test::RotationFor;
 
 using so8t::bfloat16_t;
 using so8t::half_t;
@@ -31,23 +37,8 @@ std::vector<S> random_rotations(std::mt19937_64& rng, std::size_t n) {
 }
 
 template <class T>
-T from_double(double x) {
-  if constexpr (std::is_same<T, half_t>::value || std::is_same<T, bfloat16_t>::value)
-    return T::from_float(float(x));
-  else
-    return T(x);
-}
-template <class T>
 LD val(T x) {
   return LD(so8t::to_float(x));
-}
-
-template <class T>
-std::vector<T> random_weights(std::mt19937_64& rng, std::size_t count) {
-  std::normal_distribution<double> n01;
-  std::vector<T> w(count);
-  for (auto& v : w) v = from_double<T>(n01(rng));
-  return w;
 }
 
 /// Dense D x D matrix blockdiag(op(R)) in long double.
@@ -131,19 +122,7 @@ ErrorReport compare(const T* got, std::size_t m, std::size_t n, std::size_t ld, 
   return e;
 }
 
-template <class T>
-struct RotationFor {
-  using type = float;
-};
-template <>
-struct RotationFor<double> {
-  using type = double;
-};
-
-template <class T>
-class FoldTyped : public ::testing::Test {};
-using WeightTypes = ::testing::Types<float, double, half_t, bfloat16_t>;
-TYPED_TEST_SUITE(FoldTyped, WeightTypes);
+SO8T_TYPED_TEST_SUITE(FoldTyped, so8t_test::StorageTypes);
 
 TYPED_TEST(FoldTyped, RightFoldInPlaceMatchesDenseProduct) {
   using T = TypeParam;

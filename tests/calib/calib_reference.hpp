@@ -63,4 +63,24 @@ std::vector<T> random_logits(std::size_t N, std::size_t V, double scale, unsigne
   return z;
 }
 
+/// N rows of logits over V classes with labels drawn from softmax(z_true) (labels from the generator
+/// seeded label_seed); the returned logits are scale * z_true, so scale > 1 is over-confident and the
+/// temperature that calibrates them is scale.
+struct SampledDataset {
+  std::size_t N, V;
+  std::vector<double> z;
+  std::vector<int> y;
+};
+inline SampledDataset sampled_dataset(std::size_t N, std::size_t V, double scale, unsigned seed, unsigned label_seed) {
+  SampledDataset d{N, V, random_logits<double>(N, V, 1.0, seed), std::vector<int>(N)};
+  std::mt19937_64 rng(label_seed);
+  for (std::size_t t = 0; t < N; ++t) {
+    const auto p = softmax(&d.z[t * V], V);
+    std::vector<double> w(p.begin(), p.end());
+    d.y[t] = std::discrete_distribution<int>(w.begin(), w.end())(rng);
+    for (std::size_t k = 0; k < V; ++k) d.z[t * V + k] *= scale;
+  }
+  return d;
+}
+
 }  // namespace qc_ref

@@ -63,22 +63,9 @@ RefEce ref_uniform(const std::vector<double>& conf, const std::vector<int>& corr
   return r;
 }
 
-struct Dataset {
-  std::size_t N, V;
-  std::vector<double> z;
-  std::vector<int> y;
-};
 /// Labels drawn from softmax(z_true); the returned logits are scale * z_true (scale > 1: over-confident).
-Dataset sampled_dataset(std::size_t N, std::size_t V, double scale, unsigned seed) {
-  Dataset d{N, V, qc_ref::random_logits<double>(N, V, 1.0, seed), std::vector<int>(N)};
-  std::mt19937_64 rng(seed + 100);
-  for (std::size_t t = 0; t < N; ++t) {
-    const auto p = qc_ref::softmax(&d.z[t * V], V);
-    std::vector<double> w(p.begin(), p.end());
-    d.y[t] = std::discrete_distribution<int>(w.begin(), w.end())(rng);
-    for (std::size_t k = 0; k < V; ++k) d.z[t * V + k] *= scale;
-  }
-  return d;
+qc_ref::SampledDataset sampled_dataset(std::size_t N, std::size_t V, double scale, unsigned seed) {
+  return qc_ref::sampled_dataset(N, V, scale, seed, seed + 100);
 }
 
 }  // namespace

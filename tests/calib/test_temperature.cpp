@@ -15,21 +15,9 @@ using LD = long double;
 
 namespace {
 
-struct Data {
-  std::size_t N, V;
-  std::vector<double> z;
-  std::vector<int> y;
-};
+using Data = qc_ref::SampledDataset;
 Data make(std::size_t N, std::size_t V, double scale, unsigned seed) {
-  Data d{N, V, qc_ref::random_logits<double>(N, V, 1.0, seed), std::vector<int>(N)};
-  std::mt19937_64 rng(seed + 7);
-  for (std::size_t t = 0; t < N; ++t) {
-    const auto p = qc_ref::softmax(&d.z[t * V], V);
-    std::vector<double> w(p.begin(), p.end());
-    d.y[t] = std::discrete_distribution<int>(w.begin(), w.end())(rng);
-    for (std::size_t k = 0; k < V; ++k) d.z[t * V + k] *= scale;
-  }
-  return d;
+  return qc_ref::sampled_dataset(N, V, scale, seed, seed + 7);
 }
 
 LD ref_nll(const Data& d, LD beta) {

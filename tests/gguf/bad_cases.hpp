@@ -1,9 +1,9 @@
 // tests/gguf/bad_cases.hpp: one handcrafted bad GGUF file per item of the attack list.
 //
-// Attack list: ../shared/specs/calibration-pet-pipeline.md §5.4 (and the handcrafted cases of llama.cpp's
+// Attack list: docs/calibration-pet-pipeline.md §5.4 (and the handcrafted cases of llama.cpp's
 // test-gguf.cpp listed in §5.3). Each case records the Reason and the byte offset the reader must report;
 // the offset is the builder's position when it wrote the offending field. Used by the unit tests and by
-// tests/gguf/make_seeds.cpp (fuzzing corpus).
+// tests/gguf/make_corpus.cpp (fuzzing corpus).
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# CI job for the GGUF reader (issue 4): build the libFuzzer harness with clang (ASan + UBSan) and fuzz it
-# for a bounded time, seeded with the reference files and the handcrafted bad files. Exits non-zero when the
+# CI job for the GGUF reader: build the libFuzzer harness with clang (ASan + UBSan) and fuzz it
+# for a bounded time, starting from the reference files and the handcrafted bad files. Exits non-zero when the
 # fuzzer finds a crash, leak, sanitizer report or timeout. Run from the repository root; no network, no cmake.
 #   FUZZ_SECONDS (default 60)   how long to fuzz
 #   FUZZ_DIR     (default: a new temp dir, removed at exit unless KEEP_FUZZ_DIR=1)
@@ -19,14 +19,14 @@ else
   dir=$(mktemp -d -t so8t-gguf-fuzz.XXXXXX)
   [[ "${KEEP_FUZZ_DIR:-0}" == 1 ]] || trap 'rm -rf "$dir"' EXIT
 fi
-mkdir -p "$dir/seeds" "$dir/corpus" "$dir/artifacts"
+mkdir -p "$dir/start" "$dir/corpus" "$dir/artifacts"
 
 flags=(-std=c++17 -g -I"$root/include" -I"$root/tests/gguf")
-echo "== building seed generator and fuzzer with $cxx"
-"$cxx" "${flags[@]}" -O1 "$root/tests/gguf/make_seeds.cpp" -o "$dir/make_seeds"
-"$dir/make_seeds" "$dir/seeds"
+echo "== building the corpus generator and the fuzzer with $cxx"
+"$cxx" "${flags[@]}" -O1 "$root/tests/gguf/make_corpus.cpp" -o "$dir/make_corpus"
+"$dir/make_corpus" "$dir/start"
 if compgen -G "$root/tests/data/gguf/*.gguf" >/dev/null; then
-  cp "$root"/tests/data/gguf/*.gguf "$dir/seeds/"
+  cp "$root"/tests/data/gguf/*.gguf "$dir/start/"
 fi
 "$cxx" "${flags[@]}" -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
   "$root/tests/gguf/fuzz_reader.cpp" -o "$dir/fuzz_reader"
@@ -35,7 +35,7 @@ echo "== fuzzing for ${seconds}s"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 set +e
 "$dir/fuzz_reader" -max_total_time="$seconds" -max_len=8192 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-  -dict="$root/tests/gguf/gguf.dict" -artifact_prefix="$dir/artifacts/" "$dir/corpus" "$dir/seeds" 2>&1 | tail -n 40
+  -dict="$root/tests/gguf/gguf.dict" -artifact_prefix="$dir/artifacts/" "$dir/corpus" "$dir/start" 2>&1 | tail -n 40
 status=${PIPESTATUS[0]}
 set -e
 if [[ $status -ne 0 ]] || compgen -G "$dir/artifacts/*" >/dev/null; then

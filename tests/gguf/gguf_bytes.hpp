@@ -1,7 +1,7 @@
 // tests/gguf/gguf_bytes.hpp: a tiny little-endian byte builder for handcrafting GGUF files in tests.
 //
 // Deliberately independent of so8t::gguf::Writer: the bad files and the expected offsets come from the
-// layout in ../shared/specs/ggml-quant-and-gguf.md §6, not from the code under test.
+// layout in docs/ggml-quant-and-gguf.md §6, not from the code under test.
 #pragma once
 
 #include <cstdint>

@@ -15,6 +15,7 @@
 
 #include "bad_cases.hpp"
 #include "gguf_bytes.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 
@@ -22,19 +23,7 @@ namespace {
 
 const std::string kRef = std::string(SO8T_TEST_DATA_DIR) + "/gguf/";
 
-fs::path out_dir() {
-  static const fs::path d = [] {
-    fs::path p = fs::temp_directory_path() / ("so8t_gguf_cli_" + std::to_string(::getpid()));
-    fs::create_directories(p);
-    return p;
-  }();
-  return d;
-}
-
-struct RemoveTempDir : ::testing::Environment {
-  void TearDown() override { fs::remove_all(out_dir()); }
-};
-const auto* const kCleanup = ::testing::AddGlobalTestEnvironment(new RemoveTempDir);
+SO8T_TEST_TEMP_DIR(out_dir, "so8t_gguf_cli");
 
 struct Result {
   int status;

@@ -14,6 +14,7 @@
 
 #include "bad_cases.hpp"
 #include "gguf_bytes.hpp"
+#include "support/temp_dir.hpp"
 #include "so8t/gguf/reader.hpp"
 #include "so8t/base/half.hpp"
 
@@ -34,20 +35,7 @@ std::vector<std::uint8_t> slurp(const std::string& path) {
   return std::vector<std::uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-fs::path temp_dir() {
-  static const fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("so8t_gguf_reader_" + std::to_string(::getpid()));
-    fs::create_directories(d);
-    return d;
-  }();
-  return dir;
-}
-
-// Removes the temp dir when the test program ends.
-struct RemoveTempDir : ::testing::Environment {
-  void TearDown() override { fs::remove_all(temp_dir()); }
-};
-const auto* const kCleanup = ::testing::AddGlobalTestEnvironment(new RemoveTempDir);
+SO8T_TEST_TEMP_DIR(temp_dir, "so8t_gguf_reader");
 
 void write_file(const fs::path& p, const std::vector<std::uint8_t>& bytes) {
   std::ofstream out(p, std::ios::binary);

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "reference_content.hpp"
+#include "support/temp_dir.hpp"
 #include "so8t/gguf/gguf.hpp"  // the umbrella header compiles on its own
 
 namespace fs = std::filesystem;
@@ -32,12 +33,7 @@ using so8t_test::reference_dir;
 
 namespace {
 
-fs::path root_dir() { return fs::temp_directory_path() / ("so8t_gguf_writer_" + std::to_string(::getpid())); }
-
-struct RemoveTempDir : ::testing::Environment {
-  void TearDown() override { fs::remove_all(root_dir()); }
-};
-const auto* const kCleanup = ::testing::AddGlobalTestEnvironment(new RemoveTempDir);
+SO8T_TEST_TEMP_DIR(root_dir, "so8t_gguf_writer");
 
 fs::path fresh_dir(const std::string& name) {
   fs::path d = root_dir() / name;

@@ -11,6 +11,7 @@
 #include "so8t/so8/block_rotation.hpp"
 #include "so8t/pet/pet.hpp"
 #include "support/oracles.hpp"
+#include "support/typed_suite.hpp"
 
 namespace {
 
@@ -79,10 +80,7 @@ TEST(Pet, IidUnitVarianceGivesAboutSix) {
   EXPECT_NEAR(v, 6.0, 0.15);
 }
 
-template <class T>
-class PetTyped : public ::testing::Test {};
-using XTypes = ::testing::Types<float, double, half_t, bfloat16_t>;
-TYPED_TEST_SUITE(PetTyped, XTypes);
+SO8T_TYPED_TEST_SUITE(PetTyped, so8t_test::StorageTypes);
 
 TYPED_TEST(PetTyped, ValueMatchesReferenceWithMaskAndSegments) {
   using T = TypeParam;

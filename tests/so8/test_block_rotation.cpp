@@ -4,16 +4,14 @@
 #include <cstring>
 
 #include "support/oracles.hpp"
+#include "support/typed_suite.hpp"
 
 using namespace so8t_test;
 
 // The batched host path runs blocks in SIMD lane packs grouped by exp plan; every block must get exactly
 // the bits of the per-block scalar path (which is also what the GPU kernel runs). Scales from 1e-6 to ~30
 // hit every Padé degree, several squaring counts, and partial packs at the end of each group.
-template <class S>
-class BlockRotationTyped : public ::testing::Test {};
-using BlockScalars = ::testing::Types<float, double>;
-TYPED_TEST_SUITE(BlockRotationTyped, BlockScalars);
+SO8T_TYPED_TEST_SUITE(BlockRotationTyped, so8t_test::RealScalars);
 
 TYPED_TEST(BlockRotationTyped, BatchedExpAndVjpEqualPerBlockPathBitForBit) {
   using S = TypeParam;

@@ -3,13 +3,11 @@
 #include <gtest/gtest.h>
 
 #include "support/oracles.hpp"
+#include "support/typed_suite.hpp"
 
 using namespace so8t_test;
 
-template <class S>
-class CayleyTest : public ::testing::Test {};
-using Scalars = ::testing::Types<float, double>;
-TYPED_TEST_SUITE(CayleyTest, Scalars);
+SO8T_TYPED_TEST_SUITE(CayleyTest, so8t_test::RealScalars);
 
 TYPED_TEST(CayleyTest, MatchesDefinitionAndIsOrthogonal) {
   using S = TypeParam;

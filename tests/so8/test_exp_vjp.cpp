@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "support/oracles.hpp"
+#include "support/typed_suite.hpp"
 
 using namespace so8t_test;
 
@@ -88,10 +89,7 @@ TEST(ExpVjp, FiniteDifferencesAtEdgeCases) {
   }
 }
 
-template <class S>
-class ExpVjpTyped : public ::testing::Test {};
-using VjpScalars = ::testing::Types<float, double>;
-TYPED_TEST_SUITE(ExpVjpTyped, VjpScalars);
+SO8T_TYPED_TEST_SUITE(ExpVjpTyped, so8t_test::RealScalars);
 
 TYPED_TEST(ExpVjpTyped, MatchesBlockTriangularOracle) {
   using S = TypeParam;

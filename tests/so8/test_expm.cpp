@@ -3,13 +3,11 @@
 #include <gtest/gtest.h>
 
 #include "support/oracles.hpp"
+#include "support/typed_suite.hpp"
 
 using namespace so8t_test;
 
-template <class S>
-class ExpTest : public ::testing::Test {};
-using Scalars = ::testing::Types<float, double>;
-TYPED_TEST_SUITE(ExpTest, Scalars);
+SO8T_TYPED_TEST_SUITE(ExpTest, so8t_test::RealScalars);
 
 // The bound for every angle <= pi.
 template <class S>
@@ -116,7 +114,7 @@ TYPED_TEST(ExpTest, ExactlyPiAndJustBelow) {
   }
 }
 
-// Beyond pi: documented growth (so8t/expm.hpp). Each squaring doubles the orthogonality error it inherits, so
+// Beyond pi: documented growth (so8t/so8/expm.hpp). Each squaring doubles the orthogonality error it inherits, so
 // ||R^T R - I||_F <= c_S 2^s with s the number of squarings, c_float = 1.5e-6, c_double = 3e-15.
 TYPED_TEST(ExpTest, LargeAnglesHaveBoundedDocumentedGrowth) {
   using S = TypeParam;

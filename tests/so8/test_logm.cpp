@@ -2,13 +2,11 @@
 #include <gtest/gtest.h>
 
 #include "support/oracles.hpp"
+#include "support/typed_suite.hpp"
 
 using namespace so8t_test;
 
-template <class S>
-class LogTest : public ::testing::Test {};
-using Scalars = ::testing::Types<float, double>;
-TYPED_TEST_SUITE(LogTest, Scalars);
+SO8T_TYPED_TEST_SUITE(LogTest, so8t_test::RealScalars);
 
 template <class S>
 double rel_coeff_error(const so8t::so8<S>& x, const so8t::so8<S>& ref) {

@@ -1,8 +1,8 @@
-// so8t/fold.hpp: baking block-diagonal SO(8) gates into linear-layer weights (CPU).
+// so8t/bake/fold.hpp: baking block-diagonal SO(8) gates into linear-layer weights (CPU).
 //
 // Convention (column vectors, as everywhere in so8t). A linear layer computes y = W x + b with W stored
 // row-major [out, in] (PyTorch, llm.c and GGUF use the same memory layout). R = blockdiag(R_1 .. R_n) with
-// each R_b an 8x8 rotation stored as in so8t/block_rotation.hpp ([n, 8, 8] row-major).
+// each R_b an 8x8 rotation stored as in so8t/so8/block_rotation.hpp ([n, 8, 8] row-major).
 //
 //   gate on the layer's input   y = W (R x)        ->  fold_right:  W' = W R             (b unchanged)
 //   gate on the layer's output  y = R (W x + b)    ->  fold_left:   W' = R W,  b' = R b
@@ -24,7 +24,7 @@
 // Cost: never forms the D x D matrix; out * D * 8 multiply-adds and one read and one write of W, so the fold
 // runs at memory bandwidth (benchmarks/bake). Precision: the weights are widened to the accumulator
 // (fold_accumulator_t: fp64 if the weights or rotations are fp64, else fp32), each output is one 8-term sum
-// in a fixed order with two roundings per step (so8t/fold_tile.hpp), then rounded once to the storage type.
+// in a fixed order with two roundings per step (so8t/bake/fold_tile.hpp), then rounded once to the storage type.
 // The CPU SIMD path (xsimd), the scalar tile and the CUDA kernel therefore agree bit for bit. Translation
 // units compiled by nvcc (and builds defining SO8T_FOLD_NO_SIMD) use the scalar tile on the CPU instead.
 // fold_right_reference / fold_left_reference are the plain fp64 scalar references kept as oracles.

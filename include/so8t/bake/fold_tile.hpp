@@ -1,10 +1,10 @@
-// so8t/fold_tile.hpp: the arithmetic of one 8-wide fold step, shared by the CPU path (so8t/fold.hpp) and
-// the CUDA kernels (kernels/so8t/kernels/fold.cuh).
+// so8t/bake/fold_tile.hpp: the arithmetic of one 8-wide fold step, shared by the CPU path (so8t/bake/fold.hpp) and
+// the CUDA kernels (kernels/so8t/bake/fold.cuh).
 //
 // Every fold reduces to one primitive, an 8-term combination evaluated in a fixed order:
 //
 //     comb8(c, v) = c_0 v_0 + c_1 v_1 + ... + c_7 v_7,   k = 0..7 in order, starting from round(c_0 v_0),
-//                   each step round(acc + round(c_k v_k))  (two roundings, never an FMA; so8t/fp.hpp)
+//                   each step round(acc + round(c_k v_k))  (two roundings, never an FMA; so8t/base/fp.hpp)
 //
 // where the c_k are scalars and the v_k are "lanes": a scalar on the GPU and in the reference tile, an
 // xsimd batch on the CPU. The right fold w'_j = sum_k w_k M(k, j) takes c = the 8 weights of a row block

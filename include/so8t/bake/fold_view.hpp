@@ -1,8 +1,8 @@
-// so8t/fold_view.hpp: the non-owning views the fold functions take, and their argument checks.
+// so8t/bake/fold_view.hpp: the non-owning views the fold functions take, and their argument checks.
 //
 // MatrixView<T>: a row-major matrix [rows, cols] with leading dimension ld >= cols (element (i, j) at
 // data[i * ld + j]), T one of float, double, half_t, bfloat16_t. BlockRotations<R>: n_blocks rotations
-// stored [n_blocks, 8, 8] row-major (so8t/block_rotation.hpp layout), R float or double.
+// stored [n_blocks, 8, 8] row-major (so8t/so8/block_rotation.hpp layout), R float or double.
 #pragma once
 
 #include <cstddef>

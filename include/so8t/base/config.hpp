@@ -1,7 +1,7 @@
-// so8t/config.hpp: the few macros every so8t header uses.
+// so8t/base/config.hpp: the few macros every so8t header uses.
 //
 // SO8T_HOST_DEVICE marks every function that CUDA kernels may call, CuTe-style: the same source is the
-// CPU path, the GPU path and what the CPU tests check (see ../shared/specs/so8-math-and-style.md §3.8).
+// CPU path, the GPU path and what the CPU tests check (see README.md "Architecture").
 #pragma once
 
 #if defined(__CUDACC__) || defined(__HIPCC__)
@@ -38,7 +38,7 @@
 #endif
 
 // so8t computes the same bytes whatever the including project's flags (-O level, -march, -ffp-contract),
-// because every rounding step is spelled out (so8t/fp.hpp). Two settings would still change results and
+// because every rounding step is spelled out (so8t/base/fp.hpp). Two settings would still change results and
 // cannot be undone from a header, so they are refused here instead of silently giving other numbers:
 // -ffast-math (reassociation, flush-to-zero, no NaN/Inf) and x87 excess precision (-m32 -mfpmath=387).
 #if defined(__FAST_MATH__) && !defined(SO8T_ALLOW_FAST_MATH)

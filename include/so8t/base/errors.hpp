@@ -1,4 +1,4 @@
-// so8t/errors.hpp: one exception type per kind of failure (host), one status code (device).
+// so8t/base/errors.hpp: one exception type per kind of failure (host), one status code (device).
 //
 // Host functions throw; device code never throws or aborts (Sophus/manif lesson, so8-math-and-style.md
 // §3.9) and reports a so8t::Status instead. Messages name the offending value. Every type derives from the
@@ -54,7 +54,7 @@ class SingularMatrix : public std::domain_error {
   using std::domain_error::domain_error;
 };
 
-/// A CUDA runtime or library call failed (kernels/so8t/kernels/cuda_check.cuh); code() is the cudaError_t
+/// A CUDA runtime or library call failed (kernels/so8t/base/cuda_check.cuh); code() is the cudaError_t
 /// or cublasStatus_t value.
 class CudaError : public std::runtime_error {
  public:

@@ -1,8 +1,8 @@
-// so8t/fp.hpp: floating-point steps whose rounding does not depend on compiler flags.
+// so8t/base/fp.hpp: floating-point steps whose rounding does not depend on compiler flags.
 //
 // Why: with FMA available GCC (-ffp-contract=fast is its default in GNU modes), clang (-ffp-contract=on)
 // and nvcc (--fmad=true by default) fuse `a*b + c` into one FMA, which rounds once instead of twice and so
-// changes results; GCC ignores `#pragma STDC FP_CONTRACT` (../shared/specs/ggml-quant-and-gguf.md §0.1).
+// changes results; GCC ignores `#pragma STDC FP_CONTRACT` (docs/ggml-quant-and-gguf.md §0.1).
 // A header-only library cannot choose its users' flags, so every product whose rounding matters goes
 // through fp::mul, which the compiler cannot fuse into a following add:
 //   - device code: __fmul_rn / __fadd_rn, which nvcc documents as never contracted;
@@ -33,7 +33,7 @@ struct holds_register<T, std::void_t<decltype(sizeof(typename T::register_type))
 }  // namespace detail
 
 /// Hides `v` from the optimiser: it must exist, rounded to its type, before anything uses it.
-/// Works on scalars, on GCC/Clang vector types up to the widest register (so8t/lanes.hpp) and on xsimd
+/// Works on scalars, on GCC/Clang vector types up to the widest register (so8t/so8/lanes.hpp) and on xsimd
 /// batches (through the register they hold).
 template <class T>
 SO8T_HOST_DEVICE void opaque(T& v) {
@@ -113,7 +113,7 @@ SO8T_HOST_DEVICE double sub(double a, double b) {
 
 /// The same three steps lane by lane (host only), for
 ///   - xsimd batches and GCC/Clang vector types: the product passes through opaque() like a scalar's;
-///   - so8t's SIMD lane packs (so8t/lanes.hpp), found by ADL at instantiation: lane_mul, which is
+///   - so8t's SIMD lane packs (so8t/so8/lanes.hpp), found by ADL at instantiation: lane_mul, which is
 ///     fp::mul on the pack's vector.
 template <class V, std::enable_if_t<!std::is_arithmetic<V>::value, int> = 0>
 inline V mul(const V& a, const V& b) {

@@ -1,8 +1,8 @@
-// so8t/half.hpp: IEEE binary16 and bfloat16 as storage types, with exact conversions (host and device).
+// so8t/base/half.hpp: IEEE binary16 and bfloat16 as storage types, with exact conversions (host and device).
 //
 // fp32 -> fp16 rounds to nearest, ties to even, into subnormals; |x| >= 65520 gives +-inf; every NaN becomes
 // 0x7E00 with the input's sign (quiet, payload dropped). This is bit-identical to ggml's GGML_FP32_TO_FP16
-// and to F16C _cvtss_sh(x, 0) (../shared/specs/ggml-quant-and-gguf.md §1). Written with integer operations
+// and to F16C _cvtss_sh(x, 0) (docs/ggml-quant-and-gguf.md §1). Written with integer operations
 // only, so no compiler flag can change a bit.
 // fp32 -> bf16 rounds to nearest even; a NaN keeps its sign and top mantissa bits and is made quiet
 // (ggml's GGML_FP32_TO_BF16 rule).

@@ -1,4 +1,4 @@
-// so8t/scalar_math.hpp: the few libm functions so8t needs, one spelling for host and device.
+// so8t/base/scalar_math.hpp: the few libm functions so8t needs, one spelling for host and device.
 //
 // Overloads on float and double dispatch to the C functions (sqrtf/sqrt, ...), which CUDA provides in
 // device code with the same IEEE results for sqrt, ldexp and frexp (both correctly rounded or exact).

@@ -1,4 +1,4 @@
-// so8t/traits.hpp: per-scalar constants (epsilon, Padé degree table).
+// so8t/base/traits.hpp: per-scalar constants (epsilon, Padé degree table).
 //
 // The Padé thresholds are Higham's (2005) theta_m for the 1-norm, as used by Eigen's
 // unsupported/MatrixFunctions (so8-math-and-style.md §1a.1): for ||A||_1 below theta_m the degree-m

@@ -1,6 +1,6 @@
 // so8t/calib/drift_report.hpp: orthogonality drift of every SO(8) block of every gated layer.
 //
-// For each layer's rotations [n_blocks, 8, 8] (row-major, as so8t/block_rotation.hpp lays them out),
+// For each layer's rotations [n_blocks, 8, 8] (row-major, as so8t/so8/block_rotation.hpp lays them out),
 // so8t::block_drift gives the worst and RMS ||R_b^T R_b - I||_F (in double), the worst block and the
 // smallest determinant; the report adds, optionally, every block's error, and the worst over all layers.
 #pragma once

@@ -1,5 +1,5 @@
 // so8t/gemm/int8_quantize.hpp: LLM.int8 quantization of weights (per output row) and activations (per
-// token row, outlier columns excluded), after ../shared/specs/int8-gemm-and-offload.md §1.1.
+// token row, outlier columns excluded), after docs/int8-gemm-and-offload.md §1.1.
 //
 // Weights W[N,K]: sw[n] = max_k |W[n,k]|, q[n,k] = round_half_even(W[n,k] * (127 / sw[n])), in [-127, 127].
 // Activations X[M,K] with threshold t > 0: column k is an outlier column when any |X[m,k]| >= t. Those

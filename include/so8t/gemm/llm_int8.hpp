@@ -1,7 +1,7 @@
 // so8t/gemm/llm_int8.hpp: the LLM.int8 linear layer, Y[M,N] = X[M,K] . W[N,K]^T (+ bias), and the
 // skip-module rule that keeps named layers in floating point.
 //
-// Forward (../shared/specs/int8-gemm-and-offload.md §1.1): find the outlier columns of X (|x| >= threshold),
+// Forward (docs/int8-gemm-and-offload.md §1.1): find the outlier columns of X (|x| >= threshold),
 // quantize the rest per row by absmax (int8_quantize.hpp), int8 GEMM with exact int32 accumulation
 // (int8_kernels.hpp, kernel chosen at run time), and a fused epilogue per tile:
 //     y = fp::mul(float(acc) * sx[m] / 127, sw[n] / 127) + outlier[m, n] + bias[n]

@@ -3,7 +3,7 @@
 // The temporary file lives in the destination's directory (rename is only atomic within one file system),
 // is fsync'ed before the rename, and is unlinked if the writer is destroyed without commit() (an exception,
 // a full disk, a killed producer). So the destination holds either its old content or the complete new file,
-// never half of one (issue 4, "written to a temporary file and renamed").
+// never half of one.
 #pragma once
 
 #include <cerrno>

@@ -2,7 +2,7 @@
 //
 // The attack list (calibration-pet-pipeline.md §5.4, "f16 scale values in Q8_0/Q4_K blocks that are NaN or
 // Inf") asks to reject or flag them: a single such block turns a whole dot product into NaN. Field positions
-// are the block layouts of ../shared/specs/ggml-quant-and-gguf.md §4.
+// are the block layouts of docs/ggml-quant-and-gguf.md §4.
 #pragma once
 
 #include <cstdint>

@@ -2,7 +2,7 @@
 //
 // A malformed file raises FormatError, which says which rule was broken (Reason) and at which byte of the
 // file the offending field starts, so a bad file can be diagnosed with a hex dump. The rules are those of
-// ../shared/specs/ggml-quant-and-gguf.md §6 and the attack list in calibration-pet-pipeline.md §5.4.
+// docs/ggml-quant-and-gguf.md §6 and the attack list in calibration-pet-pipeline.md §5.4.
 // Operating-system failures (open, mmap, write, rename) raise IoError. Both are std::runtime_errors.
 #pragma once
 

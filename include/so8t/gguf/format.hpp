@@ -1,6 +1,6 @@
 // so8t/gguf/format.hpp: the fixed facts of the GGUF v3 container and the limits so8t enforces.
 //
-// Layout (../shared/specs/ggml-quant-and-gguf.md §6): "GGUF" | u32 version | i64 n_tensors | i64 n_kv |
+// Layout (docs/ggml-quant-and-gguf.md §6): "GGUF" | u32 version | i64 n_tensors | i64 n_kv |
 // n_kv KV pairs | n_tensors tensor infos | zero padding to the alignment | tensor data. Little-endian.
 // The limits are the attack list's recommendations (calibration-pet-pipeline.md §5.4): ggml's 1 GiB caps
 // let a 160-byte file force gigabyte allocations (ggml PR #1516), so so8t uses 64 MiB.

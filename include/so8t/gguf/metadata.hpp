@@ -1,7 +1,7 @@
 // so8t/gguf/metadata.hpp: the ordered list of GGUF key-value pairs.
 //
 // Order matters: the writer emits pairs in insertion order, which is what makes its bytes equal ggml's for
-// the same content (../shared/testdata/gguf/MANIFEST.md). Keys are unique (ggml rejects duplicates, §6).
+// the same content (tests/data/gguf/MANIFEST.md). Keys are unique (ggml rejects duplicates, §6).
 #pragma once
 
 #include <cstddef>

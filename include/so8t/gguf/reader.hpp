@@ -1,6 +1,6 @@
 // so8t/gguf/reader.hpp: a strict, memory-mapped GGUF v2/v3 reader with zero-copy tensor views.
 //
-// Opening a file parses and validates all of it before returning (rules: ../shared/specs/ggml-quant-and-
+// Opening a file parses and validates all of it before returning (rules: docs/ggml-quant-and-
 // gguf.md §6 and every item of the attack list, calibration-pet-pipeline.md §5.4 "Header", "KV section",
 // "Tensor infos"); a file that breaks a rule raises FormatError with the byte offset of the offending field.
 // On any input the parser reads only inside the buffer, allocates at most a small multiple of the file size

@@ -1,7 +1,7 @@
 // so8t/gguf/tensor_info.hpp: what a GGUF file says about one tensor, and its checked byte size.
 //
 // ne[0] is the contiguous (fastest) dimension; unused dimensions are 1. A tensor is ne[1]*ne[2]*ne[3] rows
-// of so8t::quant::row_bytes(type, ne[0]) bytes (../shared/specs/ggml-quant-and-gguf.md §4, §6).
+// of so8t::quant::row_bytes(type, ne[0]) bytes (docs/ggml-quant-and-gguf.md §4, §6).
 #pragma once
 
 #include <array>

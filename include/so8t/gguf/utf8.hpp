@@ -1,6 +1,6 @@
 // so8t/gguf/utf8.hpp: strict UTF-8 validation for GGUF strings and tensor names.
 //
-// GGUF strings are UTF-8 (../shared/specs/ggml-quant-and-gguf.md §6). so8t rejects overlong forms,
+// GGUF strings are UTF-8 (docs/ggml-quant-and-gguf.md §6). so8t rejects overlong forms,
 // surrogates (U+D800..DFFF) and code points above U+10FFFF, as RFC 3629 does, so that a name printed by the
 // CLI or compared as a key is exactly one string.
 #pragma once

@@ -1,6 +1,6 @@
 // so8t/gguf/value_type.hpp: the 13 GGUF metadata value types and the C++ types that hold them.
 //
-// Ids and sizes from ../shared/specs/ggml-quant-and-gguf.md §6: stored as an i32 before each value.
+// Ids and sizes from docs/ggml-quant-and-gguf.md §6: stored as an i32 before each value.
 #pragma once
 
 #include <cstddef>

@@ -2,7 +2,7 @@
 //
 // Use: declare metadata and tensors (name, type, shape) first, then give each tensor's bytes in declaration
 // order, whole or in chunks, then finish(). Only the header and one chunk are held in memory. Layout as
-// ggml's gguf_write_to_file (../shared/specs/ggml-quant-and-gguf.md §6, ../shared/testdata/gguf/MANIFEST.md):
+// ggml's gguf_write_to_file (docs/ggml-quant-and-gguf.md §6, tests/data/gguf/MANIFEST.md):
 // KV pairs in insertion order, tensor infos in declaration order with n_dims = one past the last dimension
 // > 1, each offset the running sum of the previous sizes padded to the alignment, zero padding after the
 // tensor infos and after every tensor (so the file size is a multiple of the alignment, even with no tensors).

@@ -1,7 +1,7 @@
 // so8t/offload/executor.hpp: runs a stack of linear layers (output of layer i feeds layer i+1) on the
 // devices a DeviceMap assigns.
 //
-// - CPU layers compute in fp32 on the CPU (gemm::FloatLinear, Eigen): the seeds' behaviour.
+// - CPU layers compute in fp32 on the CPU (gemm::FloatLinear, Eigen), as without offload.
 // - GPU layers run through a GpuBackend (the CUDA side implements it: resident int8 weights,
 //   activations crossing in pinned buffers). Under OffloadPolicy::stream_to_gpu, CPU layers are handed
 //   to the backend with their fp32 weights for each call instead (HF accelerate's behaviour).

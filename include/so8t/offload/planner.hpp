@@ -1,4 +1,4 @@
-// so8t/offload/planner.hpp: the device-map planner for CPU offload (../shared/specs/int8-gemm-and-offload.md
+// so8t/offload/planner.hpp: the device-map planner for CPU offload (docs/int8-gemm-and-offload.md
 // §1.3, accelerate's infer_auto_device_map simplified to one GPU).
 //
 // Input: the layers in execution order (name, bytes of weights as stored on the GPU, bytes of workspace,

@@ -1,6 +1,6 @@
 // so8t/pet.hpp: the PET penalty, a second-difference (curvature) energy along the sequence axis
 // (calibration-pet-pipeline.md §2.3), value and analytic gradient, CPU. The per-element math below is
-// SO8T_HOST_DEVICE and is what the CUDA kernels (kernels/so8t/kernels/pet.cuh) call.
+// SO8T_HOST_DEVICE and is what the CUDA kernels (kernels/so8t/pet/pet.cuh) call.
 //
 // For x of shape [batch, T, D] (row-major, contiguous) and a triple mask m_{b,t}, t = 1 .. T-2:
 //

@@ -1,4 +1,4 @@
-// so8t/pet_schedule.hpp: the three-phase PET weight lambda(s) (calibration-pet-pipeline.md §2.3).
+// so8t/pet/schedule.hpp: the three-phase PET weight lambda(s) (calibration-pet-pipeline.md §2.3).
 //
 //   phase        progress p = s / S          lambda
 //   explore      p <  transition_start       lambda_explore     (default 0.01)

@@ -1,7 +1,7 @@
 // so8t/quant/blocks.hpp: the packed ggml block layouts, byte for byte.
 //
-// Layouts from ../shared/specs/ggml-quant-and-gguf.md §2 (32-value blocks) and §3 (256-value super-blocks).
-// fp16 fields are stored as raw binary16 bits (std::uint16_t) and converted with so8t/half.hpp. Every
+// Layouts from docs/ggml-quant-and-gguf.md §2 (32-value blocks) and §3 (256-value super-blocks).
+// fp16 fields are stored as raw binary16 bits (std::uint16_t) and converted with so8t/base/half.hpp. Every
 // struct has exactly ggml's size (static_assert below) and alignment 2 (4 for BlockQ8K, whose d is a
 // float32), so an array of blocks is the row's bytes with no padding. Multi-byte fields are
 // little-endian on disk; so8t assumes a little-endian host (checked below).

@@ -1,6 +1,6 @@
 // so8t/quant/float_types.hpp: the unquantized row types F32, F16 and BF16 as block size 1 "quantizers".
 //
-// fp16 and bf16 conversions are so8t/half.hpp's integer-only routines (IEEE round to nearest even, NaN
+// fp16 and bf16 conversions are so8t/base/half.hpp's integer-only routines (IEEE round to nearest even, NaN
 // rules of ggml; spec §1), so they are flag-independent like the block quantizers.
 #pragma once
 

@@ -2,7 +2,7 @@
 //
 // quantize(t, src, dst, nrows, ncols) writes nrows * row_bytes(t, ncols) bytes: each row is ncols / QK
 // blocks, exactly the bytes ggml's quantize_row_<type>_ref (ggml_quantize_chunk without importance
-// matrix) produces (../shared/specs/ggml-quant-and-gguf.md §1-§3), whatever the compiler flags.
+// matrix) produces (docs/ggml-quant-and-gguf.md §1-§3), whatever the compiler flags.
 // Blocks never straddle rows, so the rows are processed as one run of blocks. Q8_0 and Q4_K take the
 // xsimd fast path (so8t/quant/simd_q8_0.hpp, simd_q4_k.hpp), which gives the same bytes as the scalar
 // *_ref functions; define SO8T_QUANT_NO_SIMD to use the references only.

@@ -1,6 +1,6 @@
 // so8t/quant/rounding.hpp: the exact float steps and the three rounding rules of ggml's quantizers.
 //
-// ../shared/specs/ggml-quant-and-gguf.md §0.2: Q8_0 rounds with C roundf (half away from zero); Q4_0,
+// docs/ggml-quant-and-gguf.md §0.2: Q8_0 rounds with C roundf (half away from zero); Q4_0,
 // Q4_1, Q5_0, Q5_1 add 8.5 / 16.5 / 0.5 in float32 and truncate; K-quants and Q8_K use nearest_int, a
 // magic-number trick that rounds half to even. All three are written here with exact float and integer
 // operations only (no libm, no float->int conversion outside its defined range), so they give the same

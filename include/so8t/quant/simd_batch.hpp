@@ -2,7 +2,7 @@
 // rounding helpers.
 //
 // GCC contracts vector `a*b + c` into an FMA under -ffp-contract=fast (its GNU-mode default) once FMA is
-// available, exactly as for scalars (spec §0.1). Each product that is later added is therefore written
+// available, exactly as for scalars (docs/ggml-quant-and-gguf.md §0.1). Each product that is later added is therefore written
 // fp::mul(a, b): for batches too it passes through fp::opaque (so8t/base/fp.hpp), an empty asm that pins
 // the rounded product in a register, so the fast paths keep the scalar reference's two roundings at any
 // flags.

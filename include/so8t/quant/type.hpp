@@ -1,6 +1,6 @@
 // so8t/quant/type.hpp: the ggml tensor types so8t reads and writes, with their block geometry.
 //
-// Ids are GGUF's ggml_type values (../shared/specs/ggml-quant-and-gguf.md, type table). A row of n values
+// Ids are GGUF's ggml_type values (docs/ggml-quant-and-gguf.md, type table). A row of n values
 // is n / block_size(t) blocks of type_size(t) bytes with no padding.
 #pragma once
 

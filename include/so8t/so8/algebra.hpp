@@ -1,4 +1,4 @@
-// so8t/so8_algebra.hpp: the Lie algebra so(8) with 28 coordinates.
+// so8t/so8/algebra.hpp: the Lie algebra so(8) with 28 coordinates.
 //
 // Coordinates follow the strict upper triangle, row-major: (0,1),(0,2),...,(0,7),(1,2),...,(6,7), the
 // layout of PEFT's OFT for block size 8 (torch.triu_indices(8, 8, 1)). hat(c) puts c_k at (i_k, j_k) and

@@ -1,9 +1,9 @@
-// so8t/block_rotation.hpp: n = D/8 independent rotations, R = blockdiag(R_1 .. R_n), from an [n, 28]
+// so8t/so8/block_rotation.hpp: n = D/8 independent rotations, R = blockdiag(R_1 .. R_n), from an [n, 28]
 // parameter array.
 //
 // Layouts (row-major, contiguous): params [n, 28] in so8 coordinate order; rotations [n, 8, 8]; a hidden
 // vector of width D = 8n is split into n consecutive 8-wide blocks. The per-block functions below are
-// what both the CPU loops here and the CUDA kernels (kernels/so8t/kernels/block_exp.cuh) call, so the CPU
+// what both the CPU loops here and the CUDA kernels (kernels/so8t/so8/block_rotation.cuh) call, so the CPU
 // tests check the GPU's arithmetic.
 //
 // Gate stacks: "R_cmd after R_safe" means x -> R_cmd (R_safe x), i.e. the block product R_cmd R_safe. The
@@ -131,7 +131,7 @@ void check_finite_params(const S* params, std::size_t n, const char* fn) {
 
 /// rotations[n, 8, 8] = exp(hat(params[n, 28])). Throws InvalidArgument on a non-finite parameter, naming
 /// the block and coordinate (checked before anything is written). On the host the blocks run in SIMD lane
-/// packs (so8t/lanes.hpp) with exactly the bits of block_exp_one, the per-block reference.
+/// packs (so8t/so8/lanes.hpp) with exactly the bits of block_exp_one, the per-block reference.
 template <class S>
 void block_exp(const S* params, std::size_t n, S* rotations) {
   detail::check_blocks(params, rotations, n, "block_exp");

@@ -1,4 +1,4 @@
-// so8t/cayley.hpp: the Cayley map so(8) -> SO(8), R = (I - A)^-1 (I + A), its inverse and its VJP.
+// so8t/so8/cayley.hpp: the Cayley map so(8) -> SO(8), R = (I - A)^-1 (I + A), its inverse and its VJP.
 //
 // Facts (so8-math-and-style.md §1c.1): I - A is invertible for every skew A (eigenvalues 1 - i theta); the
 // angle of each plane is phi = 2 atan(theta), so Cayley never reaches pi and agrees with exp(2A) to second

@@ -1,4 +1,4 @@
-// so8t/drift.hpp: how far a matrix is from SO(8), and the nearest rotation.
+// so8t/so8/drift.hpp: how far a matrix is from SO(8), and the nearest rotation.
 //
 // Measured in double whatever the storage type, so that a float rotation's 1e-7-level drift is not
 // hidden under the rounding of the measurement itself (so8-math-and-style.md §1e).

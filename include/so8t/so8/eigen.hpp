@@ -1,4 +1,4 @@
-// so8t/eigen.hpp: host-side conversions between so8t types and Eigen.
+// so8t/so8/eigen.hpp: host-side conversions between so8t types and Eigen.
 #pragma once
 
 #include <Eigen/Core>

@@ -1,8 +1,8 @@
-// so8t/exp_vjp.hpp: the gradient of a loss through R = exp(hat a) with respect to the 28 coordinates.
+// so8t/so8/exp_vjp.hpp: the gradient of a loss through R = exp(hat a) with respect to the 28 coordinates.
 //
 // For a cotangent G = dL/dR, dL/dA = L(A^T, G) (the adjoint of the Fréchet derivative; Mathias 1996) and
 // A^T = -A for skew A. Chaining through hat: dL/da_ij = Abar_ij - Abar_ji (i < j).
-// L is computed analytically by the coupled Padé recursion (so8t/expm.hpp), never by finite differences.
+// L is computed analytically by the coupled Padé recursion (so8t/so8/expm.hpp), never by finite differences.
 #pragma once
 
 #include "so8t/so8/expm.hpp"

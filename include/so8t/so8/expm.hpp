@@ -1,8 +1,8 @@
-// so8t/expm.hpp: exp of an 8x8 matrix and its Fréchet derivative, by Padé scaling and squaring.
+// so8t/so8/expm.hpp: exp of an 8x8 matrix and its Fréchet derivative, by Padé scaling and squaring.
 //
 // Forward: Higham, "The scaling and squaring method for the matrix exponential revisited", SIAM J.
 // Matrix Anal. Appl. 26 (2005) 1179-1193, with the degree chosen from ||A||_1 per scalar type (Eigen's
-// table, so8t/traits.hpp): r_m(A) = (V - U)^-1 (V + U), U odd and V even in A. For skew A, V - U =
+// table, so8t/base/traits.hpp): r_m(A) = (V - U)^-1 (V + U), U odd and V even in A. For skew A, V - U =
 // (V + U)^T, so r_m(A) is orthogonal up to rounding at any degree (so8-math-and-style.md §1a.3).
 //
 // Derivative: Al-Mohy & Higham, "Computing the Fréchet derivative of the matrix exponential, with an

@@ -1,4 +1,4 @@
-// so8t/so8_group.hpp: the rotation group SO(8), Sophus/manif style.
+// so8t/so8/group.hpp: the rotation group SO(8), Sophus/manif style.
 //
 // SO8<S> owns an 8x8 matrix. Invariant: R^T R = I and det R = +1 up to rounding. Every constructor keeps it
 // (exp, composition, inverse, from_matrix with its check on the host); from_matrix_unchecked is for device
@@ -27,7 +27,7 @@ class SO8 {
   /// The identity rotation.
   SO8T_HOST_DEVICE SO8() : R_(Mat8<S>::identity()) {}
 
-  /// exp(hat a), Padé scaling and squaring (so8t/expm.hpp). On the host a NaN or infinite coefficient
+  /// exp(hat a), Padé scaling and squaring (so8t/so8/expm.hpp). On the host a NaN or infinite coefficient
   /// throws InvalidArgument; in device code it propagates into the matrix.
   SO8T_HOST_DEVICE static SO8 exp(const so8<S>& a) {
 #if !SO8T_DEVICE_CODE
@@ -58,7 +58,7 @@ class SO8 {
   /// Wraps a matrix without any check.
   SO8T_HOST_DEVICE static SO8 from_matrix_unchecked(const Mat8<S>& m) { return SO8(m); }
 
-  /// The principal logarithm, |angles| <= pi. Not unique at pi (see so8t/logm.hpp and the overload below).
+  /// The principal logarithm, |angles| <= pi. Not unique at pi (see so8t/so8/logm.hpp and the overload below).
   SO8T_HOST_DEVICE so8<S> log() const { return log_rotation(R_); }
 
   /// log, and what it found: angles and whether an angle is at or near pi (report->near_pi).

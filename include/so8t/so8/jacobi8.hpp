@@ -1,4 +1,4 @@
-// so8t/jacobi8.hpp: eigen-decomposition of a symmetric 8x8 matrix by cyclic Jacobi rotations.
+// so8t/so8/jacobi8.hpp: eigen-decomposition of a symmetric 8x8 matrix by cyclic Jacobi rotations.
 //
 // Branch-light and fixed-size, so it runs in a CUDA thread (so8-math-and-style.md §1a.4). Used by log
 // (eigenvectors of (R + R^T)/2) and by the nearest-rotation repair (eigenvectors of M^T M).

@@ -1,4 +1,4 @@
-// so8t/lanes.hpp: SIMD lane packs that run the per-block math on W blocks at once (host only).
+// so8t/so8/lanes.hpp: SIMD lane packs that run the per-block math on W blocks at once (host only).
 //
 // Lanes<S> holds one scalar per lane in a GCC/Clang vector register (16, 32 or 64 bytes, the widest the
 // build's ISA has). Every operation is the scalar operation applied lane by lane with the same IEEE

@@ -1,4 +1,4 @@
-// so8t/logm.hpp: the logarithm SO(8) -> so(8), spectral method with an explicit branch at pi.
+// so8t/so8/logm.hpp: the logarithm SO(8) -> so(8), spectral method with an explicit branch at pi.
 //
 // R = exp(A) turns four invariant planes by angles theta_1..4 in [0, pi]. With S = (R + R^T)/2 (eigenvalues
 // cos theta, each twice) and K = (R - R^T)/2 (commutes with S): for an eigenvector v of S, |K v| = sin theta

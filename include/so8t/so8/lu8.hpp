@@ -1,4 +1,4 @@
-// so8t/lu8.hpp: LU factorisation with partial pivoting of an 8x8 matrix, for host and device.
+// so8t/so8/lu8.hpp: LU factorisation with partial pivoting of an 8x8 matrix, for host and device.
 //
 // Used by the Padé exp (R = Q^-1 P), its Fréchet derivative (same factors reused), Cayley and its
 // inverse. Row-oriented Doolittle elimination; the multipliers and updates go through fp:: so results
@@ -128,7 +128,7 @@ class LU8 {
   bool singular_;
 };
 
-/// The LU type the Padé code uses for scalar type S (LU8; so8t/lanes.hpp maps lane packs to LaneLU8).
+/// The LU type the Padé code uses for scalar type S (LU8; so8t/so8/lanes.hpp maps lane packs to LaneLU8).
 template <class S>
 struct LUFor {
   using type = LU8<S>;

@@ -1,9 +1,9 @@
-// so8t/mat8.hpp: a fixed 8x8 matrix and an 8-vector for host and device code.
+// so8t/so8/mat8.hpp: a fixed 8x8 matrix and an 8-vector for host and device code.
 //
 // Plain row-major storage (m(i, j) = data[8 i + j]) with no Eigen inside, so the same type lives in CUDA
-// registers and in CPU loops; so8t/eigen.hpp converts to and from Eigen on the host.
+// registers and in CPU loops; so8t/so8/eigen.hpp converts to and from Eigen on the host.
 // Every product goes through fp::madd in a fixed order (k = 0..7, starting from the k = 0 product), so a
-// matrix product gives the same bits on the CPU and the GPU, whatever the compiler flags (so8t/fp.hpp).
+// matrix product gives the same bits on the CPU and the GPU, whatever the compiler flags (so8t/base/fp.hpp).
 #pragma once
 
 #include "so8t/base/config.hpp"
@@ -84,7 +84,7 @@ struct Mat8 {
   }
 };
 
-/// The scalar type behind S: S itself, or the lane type of a SIMD pack (so8t/lanes.hpp specialises it).
+/// The scalar type behind S: S itself, or the lane type of a SIMD pack (so8t/so8/lanes.hpp specialises it).
 template <class S>
 struct ScalarOf {
   using type = S;

@@ -1,4 +1,4 @@
-// so8t/octonion.hpp: octonion multiplication on R^8 (basis e0 = 1, e1..e7).
+// so8t/so8/octonion.hpp: octonion multiplication on R^8 (basis e0 = 1, e1..e7).
 //
 // Convention (Baez, "The Octonions", Bull. AMS 39 (2002) 145-205, §2.1): e_i^2 = -1, e_i e_j = -e_j e_i
 // for i != j >= 1, and e_i e_{i+1} = e_{i+3} (indices mod 7 in 1..7). The 7 oriented lines are

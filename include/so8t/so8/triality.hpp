@@ -1,4 +1,4 @@
-// so8t/triality.hpp: the two half-spin representations of so(8) and the triality automorphism.
+// so8t/so8/triality.hpp: the two half-spin representations of so(8) and the triality automorphism.
 //
 // Construction (so8-math-and-style.md §1f; Baez, "The Octonions", §2.4 and §4.3): on the spinor space
 // O + O, gamma(v) = [[0, L_v], [L_conj(v), 0]] generates Cl(8,0), and sigma(a) = (1/4) sum_ij a_ij gamma_i

@@ -1,7 +1,7 @@
 // so8t/bake/fold.cuh: the block-diagonal fold on the GPU, namespace so8t::cuda::bake (see so8t/bake/fold.hpp for
 // the conventions).
 //
-// The kernels run the same SO8T_HOST_DEVICE tile as the CPU (so8t/fold_tile.hpp), so GPU and CPU results are
+// The kernels run the same SO8T_HOST_DEVICE tile as the CPU (so8t/bake/fold_tile.hpp), so GPU and CPU results are
 // bitwise equal (tests/bake/cuda). The fold is memory-bound (8 multiply-adds per element):
 //   right fold: one thread per (8-wide column block b, group of kRowsPerThread rows); the thread keeps its
 //               8x8 matrix in registers and streams 8 consecutive elements of each of its rows;

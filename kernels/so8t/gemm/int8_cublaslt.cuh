@@ -1,7 +1,7 @@
 // so8t/gemm/int8_cublaslt.cuh (namespace so8t::cuda::gemm): the cuBLASLt int8 backend of the LLM.int8 GEMM,
 // selectable at run time against the mma.sync kernel (int8_kernels.cuh).
 //
-// cuBLASLt IMMA on Hopper accepts only the "TN" regular-order case (../shared/specs/int8-gemm-and-offload.md
+// cuBLASLt IMMA on Hopper accepts only the "TN" regular-order case (docs/int8-gemm-and-offload.md
 // §2.1). With torch's layout (X row-major [M,K], W row-major [N,K], Y row-major [M,N]) that is, in cuBLAS's
 // column-major terms: m = N, n = M, k = K, A = W with op T (lda = K), B = X with op N (ldb = K),
 // C = Y (ldc = N). Constraints: N % 4 == 0, K % 4 == 0, 4-byte aligned pointers. Compute CUBLAS_COMPUTE_32I,

@@ -1,6 +1,6 @@
 // so8t/so8/block_rotation.cuh (namespace so8t::cuda): batched exp and exp-VJP over n = D/8 blocks on the GPU.
 //
-// One thread per block, calling the very per-block functions of so8t/block_rotation.hpp that the CPU loops
+// One thread per block, calling the very per-block functions of so8t/so8/block_rotation.hpp that the CPU loops
 // call, so the CPU tests check this arithmetic (and with fp:: products the GPU gives the CPU's bits).
 // Layouts: params [n, 28], rotations and cotangents [n, 8, 8], gradients [n, 28], all row-major, device memory.
 #pragma once

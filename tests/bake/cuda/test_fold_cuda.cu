@@ -8,20 +8,18 @@
 #include "so8t/bake/fold.hpp"
 #include "so8t/bake/fold.cuh"
 #include "support/cuda_test.hpp"
+#include "bake/fold_fixtures.hpp"
+#include "support/typed_suite.hpp"
 
 namespace {
+
+using fold_test::from_double;
+using fold_test::random_weights;
+using fold_test::RotationFor;
 
 using so8t::bfloat16_t;
 using so8t::half_t;
 using so8t::RotationOp;
-
-template <class T>
-T from_double(double x) {
-  if constexpr (std::is_same<T, half_t>::value || std::is_same<T, bfloat16_t>::value)
-    return T::from_float(float(x));
-  else
-    return T(x);
-}
 
 /// Not orthogonal: the fold is linear whatever the matrix, and random entries test the arithmetic harder.
 template <class S>
@@ -32,29 +30,9 @@ std::vector<S> random_blocks(std::mt19937_64& rng, std::size_t n) {
   return r;
 }
 
-template <class T>
-std::vector<T> random_weights(std::mt19937_64& rng, std::size_t count) {
-  std::normal_distribution<double> n01;
-  std::vector<T> w(count);
-  for (auto& v : w) v = from_double<T>(n01(rng));
-  return w;
-}
-
 using so8t::cuda::DeviceBuffer;
 
-template <class T>
-struct RotationFor {
-  using type = float;
-};
-template <>
-struct RotationFor<double> {
-  using type = double;
-};
-
-template <class T>
-class FoldCuda : public ::testing::Test {};
-using WeightTypes = ::testing::Types<float, double, half_t, bfloat16_t>;
-TYPED_TEST_SUITE(FoldCuda, WeightTypes);
+SO8T_TYPED_TEST_SUITE(FoldCuda, so8t_test::StorageTypes);
 
 TYPED_TEST(FoldCuda, RightAndLeftFoldEqualCpuBitwise) {
   SO8T_SKIP_WITHOUT_GPU();

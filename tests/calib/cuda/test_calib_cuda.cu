@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "calib_reference.hpp"
-// Only the headers needed: so8t/calib.hpp also pulls in so8t/so8_group.hpp, which nvcc 13 rejects
+// Only the headers needed: so8t/calib.hpp also pulls in so8t/so8/group.hpp, which nvcc 13 rejects
 // (SO8::orthogonality_error shadows the free function in from_matrix).
 #include "so8t/calib/compare.hpp"
 #include "so8t/calib/stability.hpp"

@@ -1,4 +1,4 @@
-// Tests of the pieces so8t_infer adds around the inference core (issue 7): sampling, the JSON report
+// Tests of the pieces so8t_infer adds around the inference core: sampling, the JSON report
 // writer, the series plot, the LLM.int8 backend with its device map, and the qc row extraction. References
 // are definitions (exact probabilities, direct evaluation of each window), not the code under test.
 #include <gtest/gtest.h>

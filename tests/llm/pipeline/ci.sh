@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CI job for the example pipeline (issue 7): the whole flow train -> bake -> quantize -> infer -> qc on the
+# CI job for the example pipeline: the whole flow train -> bake -> quantize -> infer -> qc on the
 # micro setting (examples/pipeline/run.sh micro; every step enforces its QC targets and fails the job when
 # one is missed), then bad inputs: each must give one line on stderr, a non-zero exit status and no output
 # file. Uses the binaries of the ci preset (build/ci, built by `cmake --workflow --preset ci`).

@@ -1,10 +1,10 @@
-// so8t/model/int8_backend.hpp: LLM.int8 linear layers for LlamaInfer (so8t_infer --int8), placed by the
+// so8t/llm/infer/int8_backend.hpp: LLM.int8 linear layers for LlamaInfer (so8t_infer --int8), placed by the
 // offload planner under a GPU memory budget.
 //
 // Every weight matrix of the model is dequantized to fp32 and handed to offload::plan_device_map in execution
 // order (per layer q, k, v, o, gate, up, down, then output). Layers the planner puts on the GPU run LLM.int8
 // (int8 weights with row scales, outlier columns over the threshold in fp32; Dettmers et al. 2022); layers that
-// do not fit run in fp32 on the CPU, as the seeds did. The output matrix ("output", llama.cpp's lm_head) is on
+// do not fit run in fp32 on the CPU. The output matrix ("output", llama.cpp's lm_head) is on
 // the skip list by default and stays in floating point wherever it lands.
 //
 // Where the layers computed: with an offload::GpuBackend (the CUDA side, offload_cuda.cuh) GPU layers run on

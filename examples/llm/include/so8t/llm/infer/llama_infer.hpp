@@ -1,4 +1,4 @@
-// so8t/model/llama_infer.hpp: the forward pass of a llama GGUF with a KV cache, computing what llama.cpp
+// so8t/llm/infer/llama_infer.hpp: the forward pass of a llama GGUF with a KV cache, computing what llama.cpp
 // computes (tests/data/llama/MANIFEST.md, "What llama.cpp computes there"):
 //
 //   per layer: x += Wo attn(rope(Wq rms(x)), rope(Wk rms(x)), Wv rms(x));  x += Wd (silu(Wg rms(x)) * Wu rms(x))

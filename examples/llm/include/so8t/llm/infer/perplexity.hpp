@@ -1,4 +1,4 @@
-// so8t/model/perplexity.hpp: llama-perplexity's default procedure (ppl_stride 0), as
+// so8t/llm/infer/perplexity.hpp: llama-perplexity's default procedure (ppl_stride 0), as
 // tests/data/llama/MANIFEST.md "Perplexity" describes it: n_chunk = tokens / n_ctx; chunk k is
 // tokens [k n_ctx, (k+1) n_ctx), its first token replaced by BOS when the vocabulary adds one, evaluated
 // alone from an empty cache; the logits at in-chunk positions n_ctx/2 .. n_ctx-2 score the next token;

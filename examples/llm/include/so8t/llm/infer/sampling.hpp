@@ -1,4 +1,4 @@
-// so8t/model/sampling.hpp: next-token sampling from one row of logits: temperature, top-k, top-p (nucleus),
+// so8t/llm/infer/sampling.hpp: next-token sampling from one row of logits: temperature, top-k, top-p (nucleus),
 // seeded.
 //
 // Order as llama.cpp's default chain applies them: top-k, then top-p on the renormalised top-k set, then

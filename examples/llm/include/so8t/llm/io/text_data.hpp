@@ -1,4 +1,4 @@
-// so8t/model/data.hpp: byte-level text corpus, documents, a held-out validation split and batches.
+// so8t/llm/io/text_data.hpp: byte-level text corpus, documents, a held-out validation split and batches.
 //
 // A text is split into documents (DocSplit::line: every line is one document, e.g. one verse of the King
 // James Bible; DocSplit::blank: paragraphs separated by blank lines; DocSplit::none: one document). Each

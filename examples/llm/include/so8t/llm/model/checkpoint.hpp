@@ -1,4 +1,4 @@
-// so8t/model/checkpoint.hpp: training checkpoints as GGUF (f32), readable by so8t::gguf::Reader and by the
+// so8t/llm/model/checkpoint.hpp: training checkpoints as GGUF (f32), readable by so8t::gguf::Reader and by the
 // later bake step.
 //
 // general.architecture = "llama-so8t-unbaked": llama.cpp's llama layout and key names ({arch}.block_count,

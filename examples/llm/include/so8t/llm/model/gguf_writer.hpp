@@ -1,6 +1,6 @@
-// so8t/model/llama_gguf_writer.hpp: the baked model as a plain llama.cpp "llama" GGUF, and reading one back.
+// so8t/llm/model/gguf_writer.hpp: the baked model as a plain llama.cpp "llama" GGUF, and reading one back.
 //
-// write_llama_gguf writes what llama.cpp's LLM_ARCH_LLAMA loader needs (../shared/specs/ggml-quant-and-gguf.md
+// write_llama_gguf writes what llama.cpp's LLM_ARCH_LLAMA loader needs (docs/ggml-quant-and-gguf.md
 // §7; key list and types as tests/data/llama/MANIFEST.md, a file llama.cpp loads): general.*,
 // llama.* hyperparameters (u32, the two floats f32), the tensors with llama.cpp's names and ggml shapes
 // (ne = {in, out}; norms always f32, matrices f32 or f16), no gate tensors (llama.cpp refuses extra

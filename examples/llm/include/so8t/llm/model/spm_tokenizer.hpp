@@ -1,4 +1,4 @@
-// so8t/model/spm_tokenizer.hpp: llama.cpp's SentencePiece-style (SPM, tokenizer.ggml.model "llama")
+// so8t/llm/model/spm_tokenizer.hpp: llama.cpp's SentencePiece-style (SPM, tokenizer.ggml.model "llama")
 // tokenizer, as tests/data/llama/MANIFEST.md "Tokenizer" describes it.
 //
 // encode: optional space prefix, every ' ' -> U+2581; split into UTF-8 characters (a malformed lead byte

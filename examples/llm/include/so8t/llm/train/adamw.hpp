@@ -1,4 +1,4 @@
-// so8t/model/adamw.hpp: AdamW with bias correction and global-norm gradient clipping, on flat arrays.
+// so8t/llm/train/adamw.hpp: AdamW with bias correction and global-norm gradient clipping, on flat arrays.
 // Weight decay (decoupled) applies to matrices and embeddings only, not to norm gains or SO(8) gates.
 #pragma once
 

@@ -1,4 +1,4 @@
-// so8t/model/lr_schedule.hpp: linear warm-up then cosine decay to min_lr.
+// so8t/llm/train/lr_schedule.hpp: linear warm-up then cosine decay to min_lr.
 #pragma once
 
 #include <cmath>

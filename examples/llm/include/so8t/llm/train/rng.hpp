@@ -1,4 +1,4 @@
-// so8t/model/rng.hpp: a tiny reproducible RNG (splitmix64) whose whole state is one uint64_t, so a checkpoint
+// so8t/llm/train/rng.hpp: a tiny reproducible RNG (splitmix64) whose whole state is one uint64_t, so a checkpoint
 // can store it and a resumed run draws exactly the same batches. No std:: distributions (their output is
 // implementation-defined).
 #pragma once

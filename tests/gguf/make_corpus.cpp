@@ -1,4 +1,4 @@
-// Writes the handcrafted bad files of bad_cases.hpp, plus a few valid files, into a directory: the seed
+// Writes the handcrafted bad files of bad_cases.hpp, plus a few valid files, into a directory: the starting
 // corpus of fuzz_reader.cpp (ci.sh adds tests/data/gguf/*.gguf).
 #include <cstdio>
 #include <fstream>
@@ -9,7 +9,7 @@
 
 int main(int argc, char** argv) {
   if (argc != 2) {
-    std::fprintf(stderr, "usage: make_seeds DIR\n");
+    std::fprintf(stderr, "usage: make_corpus DIR\n");
     return 2;
   }
   const std::string dir = argv[1];
@@ -41,6 +41,6 @@ int main(int argc, char** argv) {
   z.header(1, 0).tensor_info("z", {4, 1, 1, 0}, 0, 0).pad_to(32);
   save("valid_trailing_zero_dim", z.b);
   ++n;
-  std::printf("wrote %d seeds to %s\n", n, dir.c_str());
+  std::printf("wrote %d corpus files to %s\n", n, dir.c_str());
   return 0;
 }
