@@ -7,8 +7,13 @@
 #include <vector>
 
 #include "so8t/base/half.hpp"
+#include "so8t/bake/fold_tile.hpp"
 
 namespace fold_test {
+
+using so8t::bfloat16_t;
+using so8t::half_t;
+using so8t::RotationOp;
 
 /// x rounded to T (binary16 / bfloat16 through float, like the library's own conversions).
 template <class T>

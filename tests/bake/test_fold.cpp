@@ -15,13 +15,7 @@
 
 namespace {
 
-using fold_test::from_double;
-using fold_test::random_weights;
-using fold_test::RotationFor;
-
-using so8t::bfloat16_t;
-using so8t::half_t;
-using so8t::RotationOp;
+using namespace fold_test;  // weights, rotation scalars, so8t::half_t / bfloat16_t / RotationOp
 using LD = long double;
 
 /// n random Haar rotations (det may be -1: orthogonality is all the fold needs), [n, 64] in S.

@@ -74,10 +74,11 @@ void check_view(const MatrixView<T>& W, const char* fn, const char* what) {
                           dims(W.rows, W.cols, W.ld) + " matrix");
 }
 
-/// Checks the rotations: non-null when needed, exactly `n_expected` blocks, finite entries.
+/// Checks the rotations' shape without reading them (so it also serves device pointers): exactly
+/// `n_expected` blocks, non-null when needed.
 template <class R>
-void check_rotations(const BlockRotations<R>& rot, std::size_t n_expected, const char* fn, const char* axis,
-                     std::size_t width) {
+void check_rotation_shape(const BlockRotations<R>& rot, std::size_t n_expected, const char* fn, const char* axis,
+                          std::size_t width) {
   if (rot.n_blocks != n_expected)
     throw InvalidArgument(std::string("so8t::") + fn + ": " + std::to_string(rot.n_blocks) +
                           " rotation blocks given but " + axis + " = " + std::to_string(width) + " needs " +
@@ -85,6 +86,13 @@ void check_rotations(const BlockRotations<R>& rot, std::size_t n_expected, const
   if (rot.n_blocks > 0 && rot.data == nullptr)
     throw InvalidArgument(std::string("so8t::") + fn + ": rotations is a null pointer for " +
                           std::to_string(rot.n_blocks) + " blocks");
+}
+
+/// Checks the rotations: non-null when needed, exactly `n_expected` blocks, finite entries.
+template <class R>
+void check_rotations(const BlockRotations<R>& rot, std::size_t n_expected, const char* fn, const char* axis,
+                     std::size_t width) {
+  check_rotation_shape(rot, n_expected, fn, axis, width);
   for (std::size_t k = 0; k < 64 * rot.n_blocks; ++k) {
     const R v = rot.data[k];
     if (!(v - v == R(0)))

@@ -59,57 +59,38 @@ SO8T_HOST_DEVICE void opaque(T& v) {
 #endif
 }
 
+namespace detail {
+/// round(a*b) on the host: the product is materialised behind opaque() before anything can add to it.
+template <class T>
+inline T rounded_product(T a, T b) {
+  T p = a * b;
+  opaque(p);
+  return p;
+}
+}  // namespace detail
+
+// On the device the _rn intrinsics, which nvcc never contracts into an FMA; on the host plain operators
+// (+ and - are exact-rounded already) and the barrier above for products.
+#if SO8T_DEVICE_CODE
+#  define SO8T_FP_PICK(device, host) device
+#else
+#  define SO8T_FP_PICK(device, host) host
+#endif
+
 /// round(a * b), never fused with a neighbouring add or subtract.
-SO8T_HOST_DEVICE float mul(float a, float b) {
-#if SO8T_DEVICE_CODE
-  return __fmul_rn(a, b);
-#else
-  float p = a * b;
-  opaque(p);
-  return p;
-#endif
-}
-SO8T_HOST_DEVICE double mul(double a, double b) {
-#if SO8T_DEVICE_CODE
-  return __dmul_rn(a, b);
-#else
-  double p = a * b;
-  opaque(p);
-  return p;
-#endif
-}
+SO8T_HOST_DEVICE float mul(float a, float b) { return SO8T_FP_PICK(__fmul_rn(a, b), detail::rounded_product(a, b)); }
+SO8T_HOST_DEVICE double mul(double a, double b) { return SO8T_FP_PICK(__dmul_rn(a, b), detail::rounded_product(a, b)); }
 
 /// round(a + b). Plain `+` is already exact-rounded; the device intrinsic only stops nvcc from fusing
 /// it with a product written elsewhere as a plain `*`.
-SO8T_HOST_DEVICE float add(float a, float b) {
-#if SO8T_DEVICE_CODE
-  return __fadd_rn(a, b);
-#else
-  return a + b;
-#endif
-}
-SO8T_HOST_DEVICE double add(double a, double b) {
-#if SO8T_DEVICE_CODE
-  return __dadd_rn(a, b);
-#else
-  return a + b;
-#endif
-}
+SO8T_HOST_DEVICE float add(float a, float b) { return SO8T_FP_PICK(__fadd_rn(a, b), a + b); }
+SO8T_HOST_DEVICE double add(double a, double b) { return SO8T_FP_PICK(__dadd_rn(a, b), a + b); }
 
-SO8T_HOST_DEVICE float sub(float a, float b) {
-#if SO8T_DEVICE_CODE
-  return __fsub_rn(a, b);
-#else
-  return a - b;
-#endif
-}
-SO8T_HOST_DEVICE double sub(double a, double b) {
-#if SO8T_DEVICE_CODE
-  return __dsub_rn(a, b);
-#else
-  return a - b;
-#endif
-}
+/// round(a - b), as add.
+SO8T_HOST_DEVICE float sub(float a, float b) { return SO8T_FP_PICK(__fsub_rn(a, b), a - b); }
+SO8T_HOST_DEVICE double sub(double a, double b) { return SO8T_FP_PICK(__dsub_rn(a, b), a - b); }
+
+#undef SO8T_FP_PICK
 
 /// The same three steps lane by lane (host only), for
 ///   - xsimd batches and GCC/Clang vector types: the product passes through opaque() like a scalar's;
@@ -120,9 +101,7 @@ inline V mul(const V& a, const V& b) {
   if constexpr (std::is_class<V>::value && !detail::holds_register<V>::value) {
     return lane_mul(a, b);
   } else {
-    V p = a * b;
-    opaque(p);
-    return p;
+    return detail::rounded_product(a, b);
   }
 }
 template <class V, std::enable_if_t<!std::is_arithmetic<V>::value, int> = 0>

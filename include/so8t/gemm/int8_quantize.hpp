@@ -44,6 +44,26 @@ inline std::int8_t round_to_s8(float v) {
   return static_cast<std::int8_t>(r);
 }
 
+/// Symmetric absmax int8 of one row of k values: returns absmax (0 for an all-zero row, q left as is) and
+/// sets q[j] = round(127 * x_j / absmax). Columns with skip[j] set (outliers; skip may be null) are left
+/// out of absmax and get q[j] = 0. on_non_finite(j) is called for a non-finite value and must throw.
+template <class OnNonFinite>
+float quantize_row_absmax(const float* row, std::int64_t k, const unsigned char* skip, std::int8_t* q,
+                          OnNonFinite&& on_non_finite) {
+  float amax = 0.0f;
+  for (std::int64_t j = 0; j < k; ++j) {
+    if (skip != nullptr && skip[j]) continue;
+    if (!std::isfinite(row[j])) on_non_finite(j);
+    const float a = std::fabs(row[j]);
+    amax = a > amax ? a : amax;
+  }
+  if (amax == 0.0f) return amax;
+  const float inv = 127.0f / amax;
+  for (std::int64_t j = 0; j < k; ++j)
+    q[j] = skip != nullptr && skip[j] ? std::int8_t(0) : round_to_s8(fp::mul(row[j], inv));
+  return amax;
+}
+
 }  // namespace detail
 
 /// Int8 weight with one fp32 absmax per output row (vector-wise): W ~= q[n,k] * scale[n] / 127.
@@ -63,18 +83,11 @@ inline Int8Weight quantize_weight_int8(const float* w, std::int64_t n, std::int6
   r.scale.assign(static_cast<std::size_t>(n), 0.0f);
   for (std::int64_t i = 0; i < n; ++i) {
     const float* row = w + i * ldw;
-    float amax = 0.0f;
-    for (std::int64_t j = 0; j < k; ++j) {
-      if (!std::isfinite(row[j]))
-        throw InvalidArgument("so8t::gemm::quantize_weight_int8: W[" + std::to_string(i) + "][" + std::to_string(j) +
-                              "] = " + std::to_string(row[j]) + " is not finite");
-      const float a = std::fabs(row[j]);
-      amax = a > amax ? a : amax;
-    }
-    r.scale[static_cast<std::size_t>(i)] = amax;
-    if (amax == 0.0f) continue;
-    const float inv = 127.0f / amax;
-    for (std::int64_t j = 0; j < k; ++j) r.q[static_cast<std::size_t>(i * k + j)] = detail::round_to_s8(fp::mul(row[j], inv));
+    r.scale[static_cast<std::size_t>(i)] =
+        detail::quantize_row_absmax(row, k, nullptr, r.q.data() + i * k, [&](std::int64_t j) {
+          throw InvalidArgument("so8t::gemm::quantize_weight_int8: W[" + std::to_string(i) + "][" +
+                                std::to_string(j) + "] = " + std::to_string(row[j]) + " is not finite");
+        });
   }
   return r;
 }
@@ -122,22 +135,12 @@ inline Int8Activations quantize_activations_int8(const float* x, std::int64_t m,
   r.absmax.assign(static_cast<std::size_t>(m), 0.0f);
   for (std::int64_t i = 0; i < m; ++i) {
     const float* row = x + i * ldx;
-    float amax = 0.0f;
-    for (std::int64_t j = 0; j < k; ++j) {
-      if (is_out[static_cast<std::size_t>(j)]) continue;
-      if (!std::isfinite(row[j]))
-        throw InvalidArgument("so8t::gemm::quantize_activations_int8: X[" + std::to_string(i) + "][" +
-                              std::to_string(j) + "] = " + std::to_string(row[j]) +
-                              " is not finite (and not an outlier: threshold " + std::to_string(threshold) + ")");
-      const float a = std::fabs(row[j]);
-      amax = a > amax ? a : amax;
-    }
-    r.absmax[static_cast<std::size_t>(i)] = amax;
-    if (amax == 0.0f) continue;
-    const float inv = 127.0f / amax;
-    std::int8_t* q = r.q.data() + i * k;
-    for (std::int64_t j = 0; j < k; ++j)
-      q[j] = is_out[static_cast<std::size_t>(j)] ? std::int8_t(0) : detail::round_to_s8(fp::mul(row[j], inv));
+    r.absmax[static_cast<std::size_t>(i)] =
+        detail::quantize_row_absmax(row, k, is_out.data(), r.q.data() + i * k, [&](std::int64_t j) {
+          throw InvalidArgument("so8t::gemm::quantize_activations_int8: X[" + std::to_string(i) + "][" +
+                                std::to_string(j) + "] = " + std::to_string(row[j]) +
+                                " is not finite (and not an outlier: threshold " + std::to_string(threshold) + ")");
+        });
   }
   return r;
 }

@@ -59,30 +59,31 @@ SO8T_HOST_DEVICE Vec8<S> octonion_conj(const Vec8<S>& x) {
   return r;
 }
 
-/// The matrix of y -> u y.
+namespace detail {
+/// The matrix of y -> u y (u_on_left) or x -> x u: column col is the product with basis element e_col.
 template <class S>
-SO8T_HOST_DEVICE Mat8<S> octonion_left_matrix(const Vec8<S>& u) {
+SO8T_HOST_DEVICE Mat8<S> octonion_multiplication_matrix(const Vec8<S>& u, bool u_on_left) {
   Mat8<S> m = Mat8<S>::zero();
   for (int a = 0; a < 8; ++a)
     for (int col = 0; col < 8; ++col) {
       int r = 0;
-      const int sign = octonion_basis_product(a, col, &r);
+      const int sign = u_on_left ? octonion_basis_product(a, col, &r) : octonion_basis_product(col, a, &r);
       m(r, col) = sign > 0 ? fp::add(m(r, col), u[a]) : fp::sub(m(r, col), u[a]);
     }
   return m;
+}
+}  // namespace detail
+
+/// The matrix of y -> u y.
+template <class S>
+SO8T_HOST_DEVICE Mat8<S> octonion_left_matrix(const Vec8<S>& u) {
+  return detail::octonion_multiplication_matrix(u, true);
 }
 
 /// The matrix of x -> x u.
 template <class S>
 SO8T_HOST_DEVICE Mat8<S> octonion_right_matrix(const Vec8<S>& u) {
-  Mat8<S> m = Mat8<S>::zero();
-  for (int a = 0; a < 8; ++a)
-    for (int col = 0; col < 8; ++col) {
-      int r = 0;
-      const int sign = octonion_basis_product(col, a, &r);
-      m(r, col) = sign > 0 ? fp::add(m(r, col), u[a]) : fp::sub(m(r, col), u[a]);
-    }
-  return m;
+  return detail::octonion_multiplication_matrix(u, false);
 }
 
 /// L_{e_i}: left multiplication by a basis element, a signed permutation.

@@ -63,16 +63,15 @@ __global__ void fold_bias_kernel(const T* bias, T* bias_out, std::size_t n_block
   fold_left_column(bias + 8 * b, 1, bias_out + 8 * b, 1, M);
 }
 
-template <class R>
-void check_device_rotations(const BlockRotations<R>& rot, std::size_t n_expected, const char* fn, const char* axis,
-                            std::size_t width) {
-  if (rot.n_blocks != n_expected)
-    throw InvalidArgument(std::string("so8t::cuda::bake::") + fn + ": " + std::to_string(rot.n_blocks) +
-                          " rotation blocks given but " + axis + " = " + std::to_string(width) + " needs " +
-                          std::to_string(n_expected));
-  if (rot.n_blocks > 0 && rot.data == nullptr)
-    throw InvalidArgument(std::string("so8t::cuda::bake::") + fn + ": rotations is a null pointer for " +
-                          std::to_string(rot.n_blocks) + " blocks");
+/// The argument checks of fold_right / fold_left on device data (nothing is read): W's view, out not
+/// partially overlapping W, D a multiple of 8, and D / 8 rotation blocks. `axis` names D ("cols of W").
+template <class T, class U, class R>
+void check_fold_args(const MatrixView<T>& W, const MatrixView<U>& out, const BlockRotations<R>& rot, const char* fn,
+                     const char* axis, std::size_t D) {
+  fold_detail::check_view(W, fn, "W");
+  fold_detail::check_out_of_place(W, out, fn);
+  fold_detail::check_multiple_of_8(D, fn, (std::string("D = ") + axis).c_str());
+  fold_detail::check_rotation_shape(rot, D / 8, fn, axis, D);
 }
 
 /// gridDim.y for n items, one per block row: n (at least 1), at most kMaxGridY (the kernels stride over the rest).
@@ -85,10 +84,7 @@ template <class T, class R>
 void fold_right(MatrixView<const typename fold_detail::identity<T>::type> W, MatrixView<T> out,
                 BlockRotations<R> rot, RotationOp op = RotationOp::as_is, cudaStream_t stream = nullptr) {
   static_assert(fold_detail::is_weight_type<T>::value, "so8t::cuda::bake::fold_right: unsupported weight type");
-  fold_detail::check_view(W, "cuda::bake::fold_right", "W");
-  fold_detail::check_out_of_place(W, out, "cuda::bake::fold_right");
-  fold_detail::check_multiple_of_8(W.cols, "cuda::bake::fold_right", "D = cols of W");
-  detail::check_device_rotations(rot, W.cols / 8, "fold_right", "cols of W", W.cols);
+  detail::check_fold_args(W, out, rot, "cuda::bake::fold_right", "cols of W", W.cols);
   if (W.rows == 0 || W.cols == 0) return;
   using A = fold_accumulator_t<T, R>;
   const dim3 grid(grid_for(rot.n_blocks, detail::kThreads),
@@ -111,10 +107,7 @@ void fold_left(MatrixView<const typename fold_detail::identity<T>::type> W,
                const typename fold_detail::identity<T>::type* bias, MatrixView<T> out, T* bias_out,
                BlockRotations<R> rot, RotationOp op = RotationOp::as_is, cudaStream_t stream = nullptr) {
   static_assert(fold_detail::is_weight_type<T>::value, "so8t::cuda::bake::fold_left: unsupported weight type");
-  fold_detail::check_view(W, "cuda::bake::fold_left", "W");
-  fold_detail::check_out_of_place(W, out, "cuda::bake::fold_left");
-  fold_detail::check_multiple_of_8(W.rows, "cuda::bake::fold_left", "D = rows of W");
-  detail::check_device_rotations(rot, W.rows / 8, "fold_left", "rows of W", W.rows);
+  detail::check_fold_args(W, out, rot, "cuda::bake::fold_left", "rows of W", W.rows);
   if ((bias == nullptr) != (bias_out == nullptr))
     throw InvalidArgument(std::string("so8t::cuda::bake::fold_left: bias is ") + (bias ? "given" : "null") +
                           " but bias_out is " + (bias_out ? "given" : "null"));

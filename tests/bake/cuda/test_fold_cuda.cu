@@ -13,13 +13,7 @@
 
 namespace {
 
-using fold_test::from_double;
-using fold_test::random_weights;
-using fold_test::RotationFor;
-
-using so8t::bfloat16_t;
-using so8t::half_t;
-using so8t::RotationOp;
+using namespace fold_test;  // weights, rotation scalars, so8t::half_t / bfloat16_t / RotationOp
 
 /// Not orthogonal: the fold is linear whatever the matrix, and random entries test the arithmetic harder.
 template <class S>
