@@ -48,51 +48,38 @@ SO8T_HOST_DEVICE float vec_dot_q4_0_q8_0(const BlockQ4_0* w, const BlockQ8_0* a,
   return sum;
 }
 
-/// Q4_K weights x Q8_K activations: sum d_a * (d * sum_j sc_j*<q_j, a_j> - dmin * sum_j m_j * bsum_j).
-SO8T_HOST_DEVICE float vec_dot_q4_k_q8_k(const BlockQ4K* w, const BlockQ8K* a, std::int64_t nblocks) {
+namespace detail {
+/// Q4_K / Q5_K weights x Q8_K activations: sum d_a * (d * sum_j sc_j*<q_j, a_j> - dmin * sum_j m_j * bsum_j),
+/// the inner sums exact in int32.
+template <class Block>
+SO8T_HOST_DEVICE float vec_dot_k_quant_q8_k(const Block* w, const BlockQ8K* a, std::int64_t nblocks) {
   float sum = 0.0f;
   for (std::int64_t b = 0; b < nblocks; ++b) {
     std::int32_t sumi = 0, summ = 0;
     for (int j = 0; j < 8; ++j) {
       std::uint8_t sc, m;
-      detail::get_scale_min_k4(j, w[b].scales, sc, m);
-      const std::uint8_t* q = w[b].qs + 32 * (j / 2);
-      const int shift = (j % 2) * 4;
+      get_scale_min_k4(j, w[b].scales, sc, m);
       std::int32_t s = 0;
-      for (int l = 0; l < 32; ++l) s += ((q[l] >> shift) & 0xF) * std::int32_t(a[b].qs[32 * j + l]);
+      for (int l = 0; l < 32; ++l) s += k_quant_level(w[b], j, l) * std::int32_t(a[b].qs[32 * j + l]);
       sumi += std::int32_t(sc) * s;
       summ += std::int32_t(m) * (std::int32_t(a[b].bsums[2 * j]) + std::int32_t(a[b].bsums[2 * j + 1]));
     }
-    const float dw = detail::from_fp16(w[b].d), dmin = detail::from_fp16(w[b].dmin);
+    const float dw = from_fp16(w[b].d), dmin = from_fp16(w[b].dmin);
     const float inner = fp::sub(fp::mul(dw, static_cast<float>(sumi)), fp::mul(dmin, static_cast<float>(summ)));
     sum = fp::madd(sum, a[b].d, inner);
   }
   return sum;
 }
+}  // namespace detail
+
+/// Q4_K weights x Q8_K activations.
+SO8T_HOST_DEVICE float vec_dot_q4_k_q8_k(const BlockQ4K* w, const BlockQ8K* a, std::int64_t nblocks) {
+  return detail::vec_dot_k_quant_q8_k(w, a, nblocks);
+}
 
 /// Q5_K weights x Q8_K activations.
 SO8T_HOST_DEVICE float vec_dot_q5_k_q8_k(const BlockQ5K* w, const BlockQ8K* a, std::int64_t nblocks) {
-  float sum = 0.0f;
-  for (std::int64_t b = 0; b < nblocks; ++b) {
-    std::int32_t sumi = 0, summ = 0;
-    for (int j = 0; j < 8; ++j) {
-      std::uint8_t sc, m;
-      detail::get_scale_min_k4(j, w[b].scales, sc, m);
-      const std::uint8_t* q = w[b].qs + 32 * (j / 2);
-      const int shift = (j % 2) * 4;
-      std::int32_t s = 0;
-      for (int l = 0; l < 32; ++l) {
-        const int level = ((q[l] >> shift) & 0xF) + ((w[b].qh[l] >> j) & 1) * 16;
-        s += level * std::int32_t(a[b].qs[32 * j + l]);
-      }
-      sumi += std::int32_t(sc) * s;
-      summ += std::int32_t(m) * (std::int32_t(a[b].bsums[2 * j]) + std::int32_t(a[b].bsums[2 * j + 1]));
-    }
-    const float dw = detail::from_fp16(w[b].d), dmin = detail::from_fp16(w[b].dmin);
-    const float inner = fp::sub(fp::mul(dw, static_cast<float>(sumi)), fp::mul(dmin, static_cast<float>(summ)));
-    sum = fp::madd(sum, a[b].d, inner);
-  }
-  return sum;
+  return detail::vec_dot_k_quant_q8_k(w, a, nblocks);
 }
 
 /// Q6_K weights x Q8_K activations: sum d * d_a * sum_s scale_s * <q_s - 32, a_s>.

@@ -10,6 +10,7 @@
 
 #include "so8t/base/config.hpp"
 #include "so8t/base/fp.hpp"
+#include "so8t/quant/blocks.hpp"
 #include "so8t/quant/rounding.hpp"
 
 namespace so8t::quant::detail {
@@ -150,6 +151,27 @@ SO8T_HOST_DEVICE float make_qx_quants(int n, int nmax, const float* x, std::int8
     }
   }
   return scale;
+}
+
+/// Level (0..15 for Q4_K, 0..31 for Q5_K) of value l of sub-block j: the 4 low bits, plus 16 times the
+/// high bit for Q5_K.
+SO8T_HOST_DEVICE int k_quant_level(const BlockQ4K& w, int j, int l) {
+  return (w.qs[32 * (j / 2) + l] >> ((j % 2) * 4)) & 0xF;
+}
+SO8T_HOST_DEVICE int k_quant_level(const BlockQ5K& w, int j, int l) {
+  return ((w.qs[32 * (j / 2) + l] >> ((j % 2) * 4)) & 0xF) + ((w.qh[l] >> j) & 1) * 16;
+}
+
+/// Q4_K / Q5_K dequantization: y = (d*sc_j) * level - (dmin*m_j), two roundings after the scale products.
+template <class Block>
+SO8T_HOST_DEVICE void dequantize_block_k_quant(const Block& b, float* y) {
+  const float d = from_fp16(b.d), dmin = from_fp16(b.dmin);
+  for (int j = 0; j < 8; ++j) {
+    std::uint8_t sc, m;
+    get_scale_min_k4(j, b.scales, sc, m);
+    const float dj = fp::mul(d, static_cast<float>(sc)), mj = fp::mul(dmin, static_cast<float>(m));
+    for (int l = 0; l < 32; ++l) y[32 * j + l] = fp::sub(fp::mul(dj, static_cast<float>(k_quant_level(b, j, l))), mj);
+  }
 }
 
 }  // namespace so8t::quant::detail

@@ -65,19 +65,7 @@ SO8T_HOST_DEVICE void quantize_block_q4_k_ref(const float* x, BlockQ4K& y) {
 }
 
 /// y = (d*sc) * q - (dmin*m), two roundings after the scale products.
-SO8T_HOST_DEVICE void dequantize_block_q4_k(const BlockQ4K& b, float* y) {
-  const float d = detail::from_fp16(b.d), dmin = detail::from_fp16(b.dmin);
-  for (int c = 0; c < 4; ++c) {
-    std::uint8_t sc, m;
-    detail::get_scale_min_k4(2 * c, b.scales, sc, m);
-    const float d1 = fp::mul(d, static_cast<float>(sc)), m1 = fp::mul(dmin, static_cast<float>(m));
-    detail::get_scale_min_k4(2 * c + 1, b.scales, sc, m);
-    const float d2 = fp::mul(d, static_cast<float>(sc)), m2 = fp::mul(dmin, static_cast<float>(m));
-    const std::uint8_t* q = b.qs + 32 * c;
-    for (int l = 0; l < 32; ++l) y[64 * c + l] = fp::sub(fp::mul(d1, static_cast<float>(q[l] & 0xF)), m1);
-    for (int l = 0; l < 32; ++l) y[64 * c + 32 + l] = fp::sub(fp::mul(d2, static_cast<float>(q[l] >> 4)), m2);
-  }
-}
+SO8T_HOST_DEVICE void dequantize_block_q4_k(const BlockQ4K& b, float* y) { detail::dequantize_block_k_quant(b, y); }
 
 inline void quantize_row_q4_k_ref(const float* x, BlockQ4K* y, std::int64_t nblocks) {
   for (std::int64_t i = 0; i < nblocks; ++i) quantize_block_q4_k_ref(x + 256 * i, y[i]);
