@@ -1,12 +1,13 @@
 // so8t_train_cuda: so8t_train (the same options, loop, log and checkpoints: train_main.hpp) with the model on
-// the GPU (so8t::llm::LlamaCuda, kernels/so8t/kernels/llama_cuda.cuh), plus a benchmark mode.
+// the GPU (so8t::llm::LlamaCuda, so8t/llm/train/llama_cuda.cuh), plus a benchmark mode.
 //
 //   so8t_train_cuda [--device cuda|cpu] [so8t_train options]
 //   so8t_train_cuda --bench [--config small] [--batch 16] [--bench-steps 50] [--tf32] [--peak-tflops X]
 //
-// --device defaults to cuda when a GPU is present, else cpu (then it is so8t_train). The CUDA trainer
-// follows so8t::llm::Trainer step by step (same init, batches, lambda and learning-rate schedules, clipping
-// and AdamW), so its checkpoints resume on either device. --bench times forward + backward + clip + AdamW on
+// --device defaults to cuda when a GPU is present, else cpu (then it is so8t_train). The CUDA trainer is
+// so8t::llm::CudaTrainer = BasicTrainer<CudaEngine> (so8t/llm/train/cuda_engine.cuh): the CPU trainer's loop
+// (same init, batches, lambda and learning-rate schedules, clipping and AdamW) over LlamaCuda, so its
+// checkpoints resume on either device. --bench times forward + backward + clip + AdamW on
 // random tokens and prints tokens/s and the model FLOPs utilisation: model FLOPs per token
 // = 6 * (parameters - token embedding) + 6 * n_layers * T * dim (causal attention scores and values, forward
 // and backward), divided by the peak (--peak-tflops; default 67 TFLOP/s FP32 or 495 TF32, H100 SXM dense).
@@ -18,95 +19,22 @@
 #include <string>
 #include <vector>
 
-#include "so8t/llm/train/llama_cuda.cuh"
+#include "so8t/llm/train/cuda_engine.cuh"
 #include "train_main.hpp"
+
+// run_training (train_main.hpp) calls param_count(tr) unqualified from a template; for BasicTrainer<CudaEngine>
+// argument-dependent lookup searches so8t::llm, so the overload lives there.
+namespace so8t::llm {
+inline std::size_t param_count(CudaTrainer& tr) { return tr.num_params(); }
+}  // namespace so8t::llm
 
 namespace so8t_train {
 
-/// so8t::llm::Trainer with the model on the GPU.
-class CudaTrainer {
- public:
-  CudaTrainer(const LlamaConfig& cfg, const TrainOptions& opt) : opt_(opt), model_(cfg), rng_(opt.seed) {
-    std::vector<float> p(model_.num_params());
-    llama_init(cfg, model_.layout(), p.data(), opt.seed, opt.gate_init_std);
-    model_.upload_params(p.data(), p.size());
-  }
-
-  LlamaCuda& model() { return model_; }
-  const LlamaConfig& config() const { return model_.config(); }
-  std::size_t step() const { return step_; }
-
-  double lambda_at(std::size_t step) const {
-    if (!opt_.pet) return 0.0;
-    return pet_schedule(std::min(step, opt_.steps), std::max<std::size_t>(opt_.steps, 1), opt_.pet_schedule);
-  }
-
-  StepReport train_step(const Corpus& train) {
-    const Batch b = random_batch(train, opt_.batch, config().ctx, rng_);
-    StepReport r;
-    r.loss = model_.forward(b.tokens.data(), b.targets.data(), b.segments.data(), b.B, b.T, lambda_at(step_));
-    model_.backward();
-    r.grad_norm = model_.clip_grad_norm(opt_.clip);
-    LrSchedule s{opt_.lr, opt_.min_lr, opt_.warmup, opt_.steps};
-    r.lr = s.at(step_);
-    model_.adamw_step(r.lr, opt_.adamw);
-    r.step = ++step_;
-    return r;
-  }
-
-  double evaluate(const Corpus& c, std::size_t max_windows) {
-    double sum = 0.0;
-    std::size_t n = 0;
-    for (const Batch& b : eval_batches(c, opt_.batch, config().ctx, max_windows)) {
-      const LossParts l = model_.forward(b.tokens.data(), b.targets.data(), b.segments.data(), b.B, b.T, 0.0);
-      sum += l.ce * double(b.B) * b.T;
-      n += std::size_t(b.B) * b.T;
-    }
-    return n ? sum / double(n) : 0.0;
-  }
-
-  void save(const std::string& path) {
-    std::vector<float> p(model_.num_params());
-    model_.download_params(p.data(), p.size());
-    AdamW<float> adam(model_.layout(), opt_.adamw);
-    model_.download_adam_state(adam.m, adam.v);
-    adam.t = model_.adam_steps();
-    TrainState st;
-    st.step = step_;
-    st.rng_state = rng_.state;
-    st.seed = opt_.seed;
-    st.adam_t = adam.t;
-    st.run = opt_.json();
-    save_checkpoint(path, config(), p.data(), &st, &adam);
-  }
-
-  void resume(const std::string& path) {
-    Checkpoint ck = load_checkpoint(path);
-    const LlamaConfig& a = ck.cfg;
-    const LlamaConfig& b = config();
-    if (a.dim != b.dim || a.n_layers != b.n_layers || a.n_heads != b.n_heads || a.n_kv_heads != b.n_kv_heads ||
-        a.ffn != b.ffn || a.ctx != b.ctx || a.vocab != b.vocab || a.gate_stack != b.gate_stack)
-      throw so8t::InvalidArgument("so8t_train_cuda: '" + path + "' holds a different model config");
-    if (!ck.has_train_state)
-      throw so8t::InvalidArgument("so8t_train_cuda: '" + path + "' has no training state (model-only file)");
-    model_.upload_params(ck.params.data(), ck.params.size());
-    model_.set_adam_state(ck.adam_m, ck.adam_v, std::size_t(ck.state.adam_t), opt_.adamw);
-    step_ = std::size_t(ck.state.step);
-    rng_.state = ck.state.rng_state;
-  }
-
- private:
-  TrainOptions opt_;
-  LlamaCuda model_;
-  Rng rng_;
-  std::size_t step_ = 0;
-};
-
-inline std::size_t param_count(CudaTrainer& tr) { return tr.model().num_params(); }
-
 int run_bench(const Args& a, const LlamaConfig& cfg) {
+  // The engine (and init) of a training run, so the bench times the same forward, backward, clip and AdamW calls.
   CudaTrainer tr(cfg, a.opt);
-  LlamaCuda& m = tr.model();
+  CudaEngine& e = tr.engine();
+  LlamaCuda& m = e.model();
   m.set_tf32(a.tf32);
   const int B = a.opt.batch, T = cfg.ctx;
   std::mt19937_64 rng(a.opt.seed);
@@ -117,10 +45,10 @@ int run_bench(const Args& a, const LlamaConfig& cfg) {
     seg[i] = std::int32_t((i % std::size_t(T)) / 64);  // a document boundary every 64 tokens
   }
   auto step = [&] {
-    m.forward(tok.data(), tgt.data(), seg.data(), B, T, 0.05);
-    m.backward();
-    m.clip_grad_norm(1.0);
-    m.adamw_step(1e-4, a.opt.adamw);
+    e.forward(tok.data(), tgt.data(), seg.data(), B, T, 0.05);
+    e.backward();
+    e.clip_grad_norm(1.0);
+    e.adamw_step(1e-4);
   };
   for (int i = 0; i < 3; ++i) step();  // warm-up (allocation, cuBLAS heuristics)
   m.synchronize();

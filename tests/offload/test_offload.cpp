@@ -8,6 +8,7 @@
 
 #include "so8t/offload/executor.hpp"
 #include "so8t/offload/planner.hpp"
+#include "offload/layer_stack.hpp"
 
 namespace {
 
@@ -101,20 +102,12 @@ TEST(OffloadPlanner, NoGpuPutsEverythingOnCpu) {
 
 std::vector<so8t::offload::LayerWeights> small_stack(std::mt19937& rng) {
   std::normal_distribution<float> nd(0.0f, 0.3f);
-  const std::int64_t dims[] = {24, 40, 32, 16};
-  std::vector<so8t::offload::LayerWeights> ls;
-  for (int i = 0; i < 3; ++i) {
-    so8t::offload::LayerWeights l;
-    l.name = i == 2 ? "lm_head" : "layers." + std::to_string(i);
-    l.k = dims[i];
-    l.n = dims[i + 1];
+  return offload_test::layer_stack({24, 40, 32, 16}, [&](so8t::offload::LayerWeights& l) {
     l.w.resize(static_cast<std::size_t>(l.n * l.k));
     l.bias.resize(static_cast<std::size_t>(l.n));
     for (auto& v : l.w) v = nd(rng);
     for (auto& v : l.bias) v = nd(rng);
-    ls.push_back(l);
-  }
-  return ls;
+  });
 }
 
 std::vector<float> fp32_chain(const std::vector<so8t::offload::LayerWeights>& ls, const std::vector<float>& x,

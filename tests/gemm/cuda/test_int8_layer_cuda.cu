@@ -17,6 +17,7 @@
 #include "so8t/gemm/llm_int8.hpp"
 #include "so8t/offload/executor.hpp"
 #include "support/cuda_test.hpp"
+#include "offload/layer_stack.hpp"
 
 namespace {
 
@@ -185,18 +186,10 @@ TEST(Int8LayerCuda, EmptyBatchAndOwnWorkspace) {
 }
 
 std::vector<so8t::offload::LayerWeights> stack(std::mt19937& rng) {
-  const int dims[] = {64, 96, 128, 80, 48};
-  std::vector<so8t::offload::LayerWeights> ls;
-  for (int i = 0; i < 4; ++i) {
-    so8t::offload::LayerWeights l;
-    l.name = i == 3 ? "lm_head" : "layers." + std::to_string(i);
-    l.k = dims[i];
-    l.n = dims[i + 1];
+  return offload_test::layer_stack({64, 96, 128, 80, 48}, [&](so8t::offload::LayerWeights& l) {
     l.w = uniform(static_cast<std::size_t>(l.n * l.k), -0.15f, 0.15f, rng);
     l.bias = uniform(static_cast<std::size_t>(l.n), -0.1f, 0.1f, rng);
-    ls.push_back(std::move(l));
-  }
-  return ls;
+  });
 }
 
 so8t::offload::DeviceMap map_for(const std::vector<so8t::offload::LayerWeights>& ls, so8t::offload::OffloadPolicy pol) {

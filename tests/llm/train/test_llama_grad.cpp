@@ -8,28 +8,15 @@
 #include <vector>
 
 #include "so8t/llm/train/llama_cpu.hpp"
+#include "llm/train/train_fixtures.hpp"
 
 using namespace so8t::llm;
 
 namespace {
 
-struct Batch {
-  int B = 2, T = 8;
-  std::vector<std::int32_t> tok, tgt, seg;
-};
+using Batch = train_test::TokenBatch;
 
-Batch micro_batch(int B, int T, std::uint64_t seed) {
-  Batch b;
-  b.B = B;
-  b.T = T;
-  std::mt19937_64 rng(seed);
-  for (int i = 0; i < B * T; ++i) {
-    b.tok.push_back(std::int32_t(rng() % kVocab));
-    b.tgt.push_back(std::int32_t(rng() % kVocab));
-    b.seg.push_back(i % T < T / 2 + 1 ? 0 : 1);  // a document boundary inside every row
-  }
-  return b;
-}
+Batch micro_batch(int B, int T, std::uint64_t seed) { return train_test::random_token_batch(B, T, seed); }
 
 void perturb_init(LlamaCpu<double>& m, std::uint64_t seed) {
   llama_init(m.config(), m.layout(), m.params.data(), seed, 0.3);

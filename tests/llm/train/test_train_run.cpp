@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "so8t/llm/train/trainer.hpp"
+#include "llm/train/train_fixtures.hpp"
 
 using namespace so8t::llm;
 
@@ -32,17 +33,7 @@ std::string generated_text(std::size_t lines, std::uint64_t seed) {
   return s;
 }
 
-LlamaConfig ci_config() {
-  LlamaConfig c;
-  c.dim = 32;
-  c.n_layers = 2;
-  c.n_heads = 2;
-  c.n_kv_heads = 1;
-  c.ffn = 64;
-  c.ctx = 32;
-  c.gate_stack = 1;
-  return c;
-}
+LlamaConfig ci_config() { return train_test::two_layer_config(1); }
 
 std::string temp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("so8t_test_train_" + name)).string();

@@ -14,28 +14,15 @@
 #include "so8t/llm/train/adamw.hpp"
 #include "so8t/llm/train/llama_cpu.hpp"
 #include "support/cuda_test.hpp"
+#include "llm/train/train_fixtures.hpp"
 
 using namespace so8t::llm;
 
 namespace {
 
-struct TestBatch {
-  int B = 2, T = 8;
-  std::vector<std::int32_t> tok, tgt, seg;
-};
+using TestBatch = train_test::TokenBatch;
 
-TestBatch make_batch(int B, int T, std::uint64_t seed) {
-  TestBatch b;
-  b.B = B;
-  b.T = T;
-  std::mt19937_64 rng(seed);
-  for (int i = 0; i < B * T; ++i) {
-    b.tok.push_back(std::int32_t(rng() % kVocab));
-    b.tgt.push_back(std::int32_t(rng() % kVocab));
-    b.seg.push_back(i % T < T / 2 + 1 ? 0 : 1);  // a document boundary inside every row
-  }
-  return b;
-}
+TestBatch make_batch(int B, int T, std::uint64_t seed) { return train_test::random_token_batch(B, T, seed); }
 
 // float parameters with a non-trivial attention pattern, norms away from 1 and gates away from the identity
 // (matrices scaled by `boost`: 10 on micro as in test_llama_grad.cpp; less on wide rows, where 10 would saturate

@@ -1,4 +1,4 @@
-// so8t/model/llama_cpu.hpp: forward and backward of the gated tiny llama on the CPU, written by hand
+// so8t/llm/train/llama_cpu.hpp: forward and backward of the gated tiny llama on the CPU, written by hand
 // (no autograd), templated on the scalar (float for training, double for the finite-difference checks).
 // Matrix products go through Eigen (single-threaded); everything else is plain loops.
 //
@@ -25,18 +25,10 @@
 #include "so8t/base/errors.hpp"
 #include "so8t/llm/model/hparams.hpp"
 #include "so8t/llm/model/param_layout.hpp"
+#include "so8t/llm/train/loss.hpp"
 #include "so8t/pet/pet.hpp"
 
 namespace so8t::llm {
-
-/// What one forward pass measured.
-struct LossParts {
-  double loss = 0.0;             ///< ce + lambda * pet
-  double ce = 0.0;               ///< mean cross-entropy, nats per token (= per byte for the byte vocabulary)
-  double pet = 0.0;              ///< PET on the final normed (gainless) hidden states
-  double lambda = 0.0;
-  std::size_t pet_triples = 0;
-};
 
 template <class S>
 class LlamaCpu {
@@ -97,16 +89,10 @@ class LlamaCpu {
       for (int j = 0; j < V; ++j) p[j] *= inv;
       ce -= std::log(std::max(double(p[targets[n]]), 1e-300));
     }
-    LossParts r;
-    r.ce = ce / N;
     PetMask mask;
     mask.segment_ids = segments ? segments_.data() : nullptr;
     const PetResult pr = pet_loss(u_.data(), std::size_t(B), std::size_t(T), std::size_t(d), mask);
-    r.pet = pr.value;
-    r.pet_triples = pr.valid_triples;
-    r.lambda = lambda;
-    r.loss = r.ce + lambda * r.pet;
-    return r;
+    return assemble_loss(ce, std::size_t(N), pr, lambda);
   }
 
   /// grads = d loss / d params for the last forward (overwritten).

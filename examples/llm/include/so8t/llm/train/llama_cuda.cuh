@@ -1,6 +1,7 @@
 // so8t/llm/train/llama_cuda.cuh: so8t::llm::LlamaCuda, the gated tiny llama's forward and backward on one GPU
-// (issue 6), mirroring so8t::llm::LlamaCpu<float> (include/so8t/model/llama_cpu.hpp): same flat parameter
-// layout (llama_layout), same formulas, same LossParts.
+// (issue 6), mirroring so8t::llm::LlamaCpu<float> (so8t/llm/train/llama_cpu.hpp): same flat parameter
+// layout (llama_layout), same formulas, the same loss assembly (assemble_loss, so8t/llm/train/loss.hpp).
+// The training loop over it is so8t::llm::CudaTrainer (so8t/llm/train/cuda_engine.cuh).
 //
 //   LlamaCuda m(cfg);                       // validates cfg (InvalidArgument), then needs a device (CudaError)
 //   m.upload_params(host, n);               // n == m.layout().total
@@ -16,8 +17,9 @@
 // Everything runs on the default stream; forward() synchronises (it returns the loss), backward() does not.
 // Every CUDA and cuBLAS call is checked (SO8T_CUDA_CHECK, SO8T_CUBLAS_CHECK): failures throw so8t::CudaError with
 // the cudaError_t / cublasStatus_t. Kernels: so8t::llm::cuda (llama_kernels.cuh); buffers: so8t::cuda::DeviceBuffer.
-// Link CUDA::cudart and CUDA::cublas. This header includes so8t/model/llama_cpu.hpp (LossParts), hence Eigen:
-// nvcc translation units that include it need --expt-relaxed-constexpr (Eigen's host-device constexpr calls).
+// Link CUDA::cudart and CUDA::cublas. This header does not include Eigen (LossParts comes from loss.hpp); nvcc
+// translation units that also include llama_cpu.hpp or trainer.hpp need --expt-relaxed-constexpr (Eigen's
+// host-device constexpr calls).
 #pragma once
 
 #include <cublas_v2.h>
@@ -40,7 +42,7 @@
 #include "so8t/pet/pet.cuh"
 #include "so8t/llm/train/adamw.hpp"
 #include "so8t/llm/model/hparams.hpp"
-#include "so8t/llm/train/llama_cpu.hpp"
+#include "so8t/llm/train/loss.hpp"
 #include "so8t/llm/model/param_layout.hpp"
 
 namespace so8t::llm {
@@ -142,14 +144,8 @@ class LlamaCuda {
     SO8T_CUDA_CHECK(cudaMemcpy(rl.data(), row_loss_.get(), N * sizeof(double), cudaMemcpyDeviceToHost));
     double ce = 0.0;
     for (double v : rl) ce += v;
-    LossParts r;
-    r.ce = ce / double(N);
     const PetResult pr = ::so8t::cuda::pet::pet_loss(u_.get(), std::size_t(B), std::size_t(T), std::size_t(d), pet_mask());
-    r.pet = pr.value;
-    r.pet_triples = pr.valid_triples;
-    r.lambda = lambda;
-    r.loss = r.ce + lambda * r.pet;
-    return r;
+    return assemble_loss(ce, N, pr, lambda);
   }
 
   /// Device gradients = d loss / d params for the last forward (overwritten). Does not synchronise.

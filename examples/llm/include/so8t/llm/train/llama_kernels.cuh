@@ -3,7 +3,7 @@
 // (issue 6): RMSNorm, RoPE, causal softmax, SwiGLU, SO(8) gate application, embedding, cross-entropy,
 // gradient norm and AdamW, forward and backward. The matrix products are cuBLAS calls in llama_cuda.cuh.
 //
-// Every kernel mirrors a loop of include/so8t/model/llama_cpu.hpp (same formulas, same evaluation order per
+// Every kernel mirrors a loop of so8t/llm/train/llama_cpu.hpp (same formulas, same evaluation order per
 // element where it matters); layouts are the CPU's: activations [N = B*T, width] row-major, attention
 // probabilities [B, H, T, T], gate rotations [dim/8, 8, 8]. All pointers are device pointers. Row kernels
 // (one CUDA block per row) need blockDim.x to be a multiple of 32 (kRowThreads); their block reductions are

@@ -2,7 +2,8 @@
 // AdamW with warm-up + cosine learning rate, validation, checkpoint save and resume.
 //
 // BasicTrainer<Engine> is the loop, written once; the engine is where the model and the optimizer state
-// live: CpuEngine (LlamaCpu<float> + AdamW<float>, below) or the CUDA engine of so8t_train_cuda (LlamaCuda).
+// live: CpuEngine (LlamaCpu<float> + AdamW<float>, below) or CudaEngine (LlamaCuda with its moments on the
+// device, so8t/llm/train/cuda_engine.cuh, which also defines CudaTrainer).
 // An engine offers config(), layout(), model(), set_params(p), forward(...), backward(), clip_grad_norm(c),
 // adamw_step(lr), save_state(params, adam) and load_state(params, m, v, t); the trainer never sees where
 // the numbers are.
