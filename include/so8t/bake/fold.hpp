@@ -224,10 +224,8 @@ void fold_right_impl(MatrixView<const T> W, MatrixView<T> out, BlockRotations<R>
   static_assert(is_weight_type<T>::value, "so8t fold: weights must be float, double, half_t or bfloat16_t");
   static_assert(std::is_same<R, float>::value || std::is_same<R, double>::value,
                 "so8t fold: rotations must be float or double");
-  check_view(W, fn, "W");
-  check_out_of_place(W, out, fn);
-  check_multiple_of_8(W.cols, fn, "D = cols of W");
-  check_rotations(rot, W.cols / 8, fn, "cols of W", W.cols);
+  check_fold_shapes(W, out, rot, fn, "cols of W", W.cols);
+  check_rotation_values(rot, fn);
   if (W.rows == 0 || W.cols == 0) return;
   using A = fold_accumulator_t<T, R>;
   const std::vector<A> M = effective_blocks<A>(rot, op);
@@ -240,10 +238,8 @@ void fold_left_impl(MatrixView<const T> W, const T* bias, MatrixView<T> out, T* 
   static_assert(is_weight_type<T>::value, "so8t fold: weights must be float, double, half_t or bfloat16_t");
   static_assert(std::is_same<R, float>::value || std::is_same<R, double>::value,
                 "so8t fold: rotations must be float or double");
-  check_view(W, fn, "W");
-  check_out_of_place(W, out, fn);
-  check_multiple_of_8(W.rows, fn, "D = rows of W");
-  check_rotations(rot, W.rows / 8, fn, "rows of W", W.rows);
+  check_fold_shapes(W, out, rot, fn, "rows of W", W.rows);
+  check_rotation_values(rot, fn);
   if ((bias == nullptr) != (bias_out == nullptr))
     throw InvalidArgument(std::string("so8t::") + fn + ": bias is " + (bias ? "given" : "null") +
                           " but bias_out is " + (bias_out ? "given" : "null"));

@@ -88,11 +88,9 @@ void check_rotation_shape(const BlockRotations<R>& rot, std::size_t n_expected, 
                           std::to_string(rot.n_blocks) + " blocks");
 }
 
-/// Checks the rotations: non-null when needed, exactly `n_expected` blocks, finite entries.
+/// Checks that every rotation entry is finite (reads them: host data only).
 template <class R>
-void check_rotations(const BlockRotations<R>& rot, std::size_t n_expected, const char* fn, const char* axis,
-                     std::size_t width) {
-  check_rotation_shape(rot, n_expected, fn, axis, width);
+void check_rotation_values(const BlockRotations<R>& rot, const char* fn) {
   for (std::size_t k = 0; k < 64 * rot.n_blocks; ++k) {
     const R v = rot.data[k];
     if (!(v - v == R(0)))
@@ -107,6 +105,15 @@ inline void check_multiple_of_8(std::size_t width, const char* fn, const char* a
     throw InvalidArgument(std::string("so8t::") + fn + ": " + axis + " = " + std::to_string(width) +
                           " is not a multiple of 8");
 }
+
+/// Checks the rotations: non-null when needed, exactly `n_expected` blocks, finite entries.
+template <class R>
+void check_rotations(const BlockRotations<R>& rot, std::size_t n_expected, const char* fn, const char* axis,
+                     std::size_t width) {
+  check_rotation_shape(rot, n_expected, fn, axis, width);
+  check_rotation_values(rot, fn);
+}
+
 
 /// Byte range [begin, end) a view touches.
 template <class T>
@@ -131,6 +138,18 @@ void check_out_of_place(const MatrixView<const T>& in, const MatrixView<T>& out,
     throw InvalidArgument(std::string("so8t::") + fn +
                           ": output overlaps the input without being the same matrix (input ld " +
                           std::to_string(in.ld) + ", output ld " + std::to_string(out.ld) + ")");
+}
+
+/// The checks every fold makes before touching data (so they serve device pointers too): W's view, out
+/// the same shape and not partially overlapping W, D a multiple of 8, D / 8 rotation blocks. `axis` names
+/// D ("cols of W" for the right fold, "rows of W" for the left fold).
+template <class T, class R>
+void check_fold_shapes(const MatrixView<const T>& W, const MatrixView<T>& out, const BlockRotations<R>& rot,
+                       const char* fn, const char* axis, std::size_t D) {
+  check_view(W, fn, "W");
+  check_out_of_place(W, out, fn);
+  check_multiple_of_8(D, fn, (std::string("D = ") + axis).c_str());
+  check_rotation_shape(rot, D / 8, fn, axis, D);
 }
 
 }  // namespace fold_detail

@@ -12,10 +12,7 @@ namespace so8t::calib {
 /// Mean Brier score of softmax(logits / T) against labels (ignored tokens left out).
 template <class T, class L>
 double brier(const LogitsView<T>& logits, const LabelsView<L>& labels, const CalibOptions& options = {}) {
-  double sum = 0.0;
-  const std::size_t n =
-      detail::for_each_score(logits, labels, options, "brier", [&](const TokenScore& s) { sum += s.brier(); });
-  return sum / double(n);
+  return detail::mean_score(logits, labels, options, "brier", [](const TokenScore& s) { return s.brier(); });
 }
 
 }  // namespace so8t::calib

@@ -16,10 +16,7 @@ namespace so8t::calib {
 /// Mean negative log-likelihood in nats.
 template <class T, class L>
 double nll(const LogitsView<T>& logits, const LabelsView<L>& labels, const CalibOptions& options = {}) {
-  double sum = 0.0;
-  const std::size_t n =
-      detail::for_each_score(logits, labels, options, "nll", [&](const TokenScore& s) { sum -= s.log_prob; });
-  return sum / double(n);
+  return detail::mean_score(logits, labels, options, "nll", [](const TokenScore& s) { return -s.log_prob; });
 }
 
 /// exp(NLL).

@@ -98,6 +98,14 @@ std::size_t for_each_score(const LogitsView<T>& z, const LabelsView<L>& y, const
   }
   return scored;
 }
+
+/// Mean of f(score) over the scored tokens (for_each_score's checks and errors, named fn).
+template <class T, class L, class F>
+double mean_score(const LogitsView<T>& z, const LabelsView<L>& y, const CalibOptions& o, const char* fn, F&& f) {
+  double sum = 0.0;
+  const std::size_t n = for_each_score(z, y, o, fn, [&](const TokenScore& s) { sum += f(s); });
+  return sum / double(n);
+}
 }  // namespace detail
 
 /// Per-token scores of every scored token (ignored tokens are left out).

@@ -115,13 +115,22 @@ class Reader {
     return false;
   }
 
+  /// A u64 length or count, refused (with `reason`, at its own offset) above `limit`.
+  static std::uint64_t read_bounded_count(ByteCursor& c, const char* what, std::uint64_t limit, Reason reason,
+                                          const char* thing, const char* unit) {
+    const std::uint64_t at = c.position();
+    const std::uint64_t n = c.read<std::uint64_t>(what);
+    if (n > limit)
+      throw FormatError(reason, at,
+                        std::string(thing) + " of " + std::to_string(n) + " " + unit + " exceeds the limit of " +
+                            std::to_string(limit));
+    return n;
+  }
+
   std::string read_string_value(ByteCursor& c, const ReadOptions& options) {
     const std::uint64_t at = c.position();
-    const std::uint64_t len = c.read<std::uint64_t>("string length");
-    if (len > limits::max_string_bytes)
-      throw FormatError(Reason::string_too_long, at,
-                        "string of " + std::to_string(len) + " bytes exceeds the limit of " +
-                            std::to_string(limits::max_string_bytes));
+    const std::uint64_t len =
+        read_bounded_count(c, "string length", limits::max_string_bytes, Reason::string_too_long, "string", "bytes");
     const std::string_view bytes = c.read_bytes(len, "string bytes");
     if (options.require_utf8 && !is_valid_utf8(bytes))
       throw FormatError(Reason::bad_utf8, at, "string value is not valid UTF-8");
@@ -153,12 +162,8 @@ class Reader {
     if (!is_valid_value_type(elem_id))
       throw FormatError(Reason::bad_value_type, elem_at, "array element type " + std::to_string(elem_id));
     const auto elem = static_cast<ValueType>(elem_id);
-    const std::uint64_t count_at = c.position();
-    const std::uint64_t count = c.read<std::uint64_t>("array count");
-    if (count > limits::max_array_elements)
-      throw FormatError(Reason::array_too_long, count_at,
-                        "array of " + std::to_string(count) + " elements exceeds the limit of " +
-                            std::to_string(limits::max_array_elements));
+    const std::uint64_t count =
+        read_bounded_count(c, "array count", limits::max_array_elements, Reason::array_too_long, "array", "elements");
     if (elem == ValueType::string) {
       c.require(count * 8, "array of strings (8 bytes per length at least)");  // count <= 2^26: no overflow
       std::vector<std::string> strings;

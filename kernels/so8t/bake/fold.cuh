@@ -63,17 +63,6 @@ __global__ void fold_bias_kernel(const T* bias, T* bias_out, std::size_t n_block
   fold_left_column(bias + 8 * b, 1, bias_out + 8 * b, 1, M);
 }
 
-/// The argument checks of fold_right / fold_left on device data (nothing is read): W's view, out not
-/// partially overlapping W, D a multiple of 8, and D / 8 rotation blocks. `axis` names D ("cols of W").
-template <class T, class U, class R>
-void check_fold_args(const MatrixView<T>& W, const MatrixView<U>& out, const BlockRotations<R>& rot, const char* fn,
-                     const char* axis, std::size_t D) {
-  fold_detail::check_view(W, fn, "W");
-  fold_detail::check_out_of_place(W, out, fn);
-  fold_detail::check_multiple_of_8(D, fn, (std::string("D = ") + axis).c_str());
-  fold_detail::check_rotation_shape(rot, D / 8, fn, axis, D);
-}
-
 /// gridDim.y for n items, one per block row: n (at least 1), at most kMaxGridY (the kernels stride over the rest).
 inline unsigned grid_y(std::size_t n) { return grid_for_capped(n, 1, kMaxGridY); }
 
@@ -84,7 +73,7 @@ template <class T, class R>
 void fold_right(MatrixView<const typename fold_detail::identity<T>::type> W, MatrixView<T> out,
                 BlockRotations<R> rot, RotationOp op = RotationOp::as_is, cudaStream_t stream = nullptr) {
   static_assert(fold_detail::is_weight_type<T>::value, "so8t::cuda::bake::fold_right: unsupported weight type");
-  detail::check_fold_args(W, out, rot, "cuda::bake::fold_right", "cols of W", W.cols);
+  fold_detail::check_fold_shapes(W, out, rot, "cuda::bake::fold_right", "cols of W", W.cols);
   if (W.rows == 0 || W.cols == 0) return;
   using A = fold_accumulator_t<T, R>;
   const dim3 grid(grid_for(rot.n_blocks, detail::kThreads),
@@ -107,7 +96,7 @@ void fold_left(MatrixView<const typename fold_detail::identity<T>::type> W,
                const typename fold_detail::identity<T>::type* bias, MatrixView<T> out, T* bias_out,
                BlockRotations<R> rot, RotationOp op = RotationOp::as_is, cudaStream_t stream = nullptr) {
   static_assert(fold_detail::is_weight_type<T>::value, "so8t::cuda::bake::fold_left: unsupported weight type");
-  detail::check_fold_args(W, out, rot, "cuda::bake::fold_left", "rows of W", W.rows);
+  fold_detail::check_fold_shapes(W, out, rot, "cuda::bake::fold_left", "rows of W", W.rows);
   if ((bias == nullptr) != (bias_out == nullptr))
     throw InvalidArgument(std::string("so8t::cuda::bake::fold_left: bias is ") + (bias ? "given" : "null") +
                           " but bias_out is " + (bias_out ? "given" : "null"));

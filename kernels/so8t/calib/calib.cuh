@@ -144,34 +144,30 @@ __global__ void __launch_bounds__(Threads) pair_stats_kernel(const T* __restrict
   }
 }
 
-/// Field f of every RowResult into a contiguous double array (input of cub::DeviceReduce::Sum).
+/// Field `Field` of one per-row result, as summed by the reductions below.
 template <int Field>
-__global__ void gather_row_field(const RowResult* __restrict__ in, std::size_t n, double* __restrict__ out) {
-  const std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
-  if (i >= n) return;
-  const RowResult& r = in[i];
-  double v = 0.0;
-  if (Field == 0) v = r.weight > 0.0 ? -r.log_prob : 0.0;                                 // nll
-  if (Field == 1) v = r.weight > 0.0 ? 1.0 - 2.0 * ::exp(r.log_prob) + r.sum_p2 : 0.0;    // brier
-  if (Field == 2) v = r.weight > 0.0 ? r.entropy : 0.0;                                   // entropy
-  if (Field == 3) v = r.weight > 0.0 ? r.correct : 0.0;                                   // accuracy
-  if (Field == 4) v = r.weight;                                                           // count
-  if (Field == 5) v = r.status != 0 ? 1.0 : 0.0;                                          // bad rows
-  out[i] = v;
+SO8T_DEVICE double result_field(const RowResult& r) {
+  if (Field == 0) return r.weight > 0.0 ? -r.log_prob : 0.0;                               // nll
+  if (Field == 1) return r.weight > 0.0 ? 1.0 - 2.0 * ::exp(r.log_prob) + r.sum_p2 : 0.0;  // brier
+  if (Field == 2) return r.weight > 0.0 ? r.entropy : 0.0;                                 // entropy
+  if (Field == 3) return r.weight > 0.0 ? r.correct : 0.0;                                 // accuracy
+  if (Field == 4) return r.weight;                                                         // count
+  return r.status != 0 ? 1.0 : 0.0;                                                        // 5: bad rows
+}
+template <int Field>
+SO8T_DEVICE double result_field(const PairResult& r) {
+  if (Field == 0) return r.kl;
+  if (Field == 1) return r.sum_abs;
+  if (Field == 2) return r.sum_sq;
+  if (Field == 3) return double(r.agree);
+  return r.status != 0 ? 1.0 : 0.0;  // 4: bad rows
 }
 
-template <int Field>
-__global__ void gather_pair_field(const PairResult* __restrict__ in, std::size_t n, double* __restrict__ out) {
+/// Field `Field` of every result into a contiguous double array (input of cub::DeviceReduce::Sum).
+template <class Result, int Field>
+__global__ void gather_field(const Result* __restrict__ in, std::size_t n, double* __restrict__ out) {
   const std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
-  if (i >= n) return;
-  const PairResult& r = in[i];
-  double v = 0.0;
-  if (Field == 0) v = r.kl;
-  if (Field == 1) v = r.sum_abs;
-  if (Field == 2) v = r.sum_sq;
-  if (Field == 3) v = double(r.agree);
-  if (Field == 4) v = r.status != 0 ? 1.0 : 0.0;
-  out[i] = v;
+  if (i < n) out[i] = result_field<Field>(in[i]);
 }
 
 /// One block: per calibration slot, the count, confidence sum and accuracy sum over all scored rows
@@ -272,7 +268,7 @@ DeviceCalibration calibration_summary_cuda(const T* d_logits, const L* d_labels,
     SO8T_CUDA_CHECK(cudaGetLastError());
     return detail::device_sum(field.get(), tokens, stream);
   };
-  if (sum_field(gather_row_field<5>) > 0.0) {  // find the first bad row and report it like the CPU does
+  if (sum_field(gather_field<RowResult, 5>) > 0.0) {  // find the first bad row and report it like the CPU does
     std::vector<RowResult> h(tokens);
     SO8T_CUDA_CHECK(cudaMemcpy(h.data(), rows.get(), tokens * sizeof(RowResult), cudaMemcpyDeviceToHost));
     for (std::size_t t = 0; t < tokens; ++t) {
@@ -287,15 +283,15 @@ DeviceCalibration calibration_summary_cuda(const T* d_logits, const L* d_labels,
     }
   }
   DeviceCalibration r;
-  const double n = sum_field(gather_row_field<4>);
+  const double n = sum_field(gather_field<RowResult, 4>);
   if (!(n > 0.0))
     throw InvalidArgument(std::string("so8t::cuda::calib::") + fn + ": no scored tokens (all " + std::to_string(tokens) +
                           " labels equal ignore_index " + std::to_string(options.ignore_index) + ")");
   r.count = static_cast<std::size_t>(n);
-  r.nll = sum_field(gather_row_field<0>) / n;
-  r.brier = sum_field(gather_row_field<1>) / n;
-  r.mean_entropy = sum_field(gather_row_field<2>) / n;
-  r.accuracy = sum_field(gather_row_field<3>) / n;
+  r.nll = sum_field(gather_field<RowResult, 0>) / n;
+  r.brier = sum_field(gather_field<RowResult, 1>) / n;
+  r.mean_entropy = sum_field(gather_field<RowResult, 2>) / n;
+  r.accuracy = sum_field(gather_field<RowResult, 3>) / n;
   r.perplexity = std::exp(r.nll);
   const int slots = ::so8t::calib::slot_count(options.n_bins, options.edge_rule);
   DeviceBuffer<double> bins(3 * static_cast<std::size_t>(slots), "calibration bins");
@@ -363,10 +359,10 @@ template <class T>
     }
   }
   const double nv = double(tokens) * double(vocab);
-  r.kl_mean = sum_field(gather_pair_field<0>) / double(tokens);
-  r.mean_abs_diff = sum_field(gather_pair_field<1>) / nv;
-  r.rms_diff = std::sqrt(sum_field(gather_pair_field<2>) / nv);
-  const double agree = sum_field(gather_pair_field<3>);
+  r.kl_mean = sum_field(gather_field<PairResult, 0>) / double(tokens);
+  r.mean_abs_diff = sum_field(gather_field<PairResult, 1>) / nv;
+  r.rms_diff = std::sqrt(sum_field(gather_field<PairResult, 2>) / nv);
+  const double agree = sum_field(gather_field<PairResult, 3>);
   r.top1_agree = static_cast<std::size_t>(agree);
   r.top1_agreement = agree / double(tokens);
   return r;
