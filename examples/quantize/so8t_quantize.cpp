@@ -11,16 +11,16 @@
 // on other text): the quantized model is written to OUT.uncalibrated, run with so8t's CPU inference over
 // context-sized windows, T minimises the NLL of softmax(z / T) (calib/temperature.hpp), and the output is
 // written again with T stored; the intermediate file is removed. Prints a per-tensor table and the totals. The output appears only when
-// complete (temp file + rename); every error is one line on stderr ("so8t_quantize: error: ...") and a
-// non-zero exit status (2: usage, 1: anything else).
-#include <cerrno>
-#include <cmath>
+// complete (temp file + rename); every error is one line on stderr ("so8t_quantize: ...", so8t/llm/io/cli.hpp)
+// and a non-zero exit status (2: usage, 1: anything else).
 #include <cstdio>
-#include <cstdlib>
 #include <exception>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
+#include "so8t/llm/io/cli.hpp"
 #include "so8t/llm/io/text_data.hpp"
 #include "so8t/llm/model/gguf_model.hpp"
 #include "so8t/llm/infer/llama_infer.hpp"
@@ -30,24 +30,8 @@
 
 namespace {
 
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-void usage() {
-  std::fprintf(stderr,
-               "usage: so8t_quantize --in F.gguf --out Q.gguf --type TYPE [--temperature T]\n"
-               "  TYPE: q8_0, q4_k_m, q5_k_m (llama.cpp mixing presets), q6_k, q4_0, q4_1, q5_0, q5_1, f16, bf16, f32\n"
-               "  --temperature T   store so8t.calibration.temperature = T (f32, > 0)\n"
-               "  --calibrate SRC   fit T on held-out text (kjv = so8t_train's validation split, or a file) and store it\n"
-               "  --calibrate-tokens N  tokens from the end of the held-out text used for the fit (default 8192)\n");
-}
-
-std::string one_line(std::string s) {
-  for (char& c : s)
-    if (c == '\n' || c == '\r') c = ' ';
-  return s;
-}
+namespace cli = so8t::llm::cli;
+using cli::UsageError;
 
 std::string shape(const so8t::llm::QuantizedTensor& t) {
   std::string s = "[";
@@ -55,106 +39,85 @@ std::string shape(const so8t::llm::QuantizedTensor& t) {
   return s + "]";
 }
 
+/// Quantizes in to out (after fitting the temperature on held-out text when calibrate names one); prints the
+/// per-tensor table and the totals.
+int quantize(const std::string& in, const std::string& out, const std::string& type, std::optional<float> temperature,
+             const std::string& calibrate, std::size_t calibrate_tokens) {
+  std::string fit_line;
+  if (!calibrate.empty()) {
+    const std::string text = so8t::llm::load_held_out_text(calibrate);  // before any file is written
+    const std::string tmp = out + ".uncalibrated";
+    struct Remove {
+      std::string path;
+      ~Remove() { std::remove(path.c_str()); }
+    } remove_tmp{tmp};
+    so8t::llm::quantize_gguf(in, tmp, type, std::nullopt);
+    const so8t::llm::LlamaModel m = so8t::llm::LlamaModel::open(tmp);
+    std::vector<std::int32_t> tokens = so8t::llm::SpmTokenizer(m.vocab()).encode(text, m.vocab().add_bos);
+    if (tokens.size() > calibrate_tokens) tokens.erase(tokens.begin(), tokens.end() - std::ptrdiff_t(calibrate_tokens));
+    so8t::llm::LlamaInfer inf(m);
+    const int n_ctx = inf.n_ctx();
+    const so8t::calib::TemperatureFit fit =
+        so8t::llm::fit_model_temperature(inf, tokens, n_ctx, calibrate_tokens);
+    temperature = float(fit.temperature);
+    fit_line = "  temperature fitted on " + std::to_string(fit.count) + " held-out tokens of '" + calibrate +
+               "': T = " + std::to_string(fit.temperature) + " (NLL " + std::to_string(fit.nll_at_one) + " -> " +
+               std::to_string(fit.nll) + (fit.converged ? "" : ", not converged") +
+               (fit.at_lower_bound || fit.at_upper_bound ? ", at a bound" : "") + ")\n";
+  }
+  const so8t::llm::QuantizeReport r = so8t::llm::quantize_gguf(in, out, type, temperature);
+  std::printf("so8t_quantize: %s -> %s (%s, general.file_type %u)\n", in.c_str(), out.c_str(), r.target.name.c_str(),
+              r.target.ftype);
+  std::printf("  %-28s %-14s %-6s %-6s %12s %12s\n", "tensor", "shape", "in", "out", "bytes in", "bytes out");
+  for (const auto& t : r.tensors)
+    std::printf("  %-28s %-14s %-6s %-6s %12llu %12llu\n", t.name.c_str(), shape(t).c_str(),
+                so8t::quant::type_name(t.type_in), so8t::quant::type_name(t.type_out),
+                static_cast<unsigned long long>(t.bytes_in), static_cast<unsigned long long>(t.bytes_out));
+  std::printf("  %zu tensors: %llu -> %llu tensor bytes (%.2fx); file %llu -> %llu bytes; %zu metadata pairs%s\n",
+              r.tensors.size(), static_cast<unsigned long long>(r.tensor_bytes_in),
+              static_cast<unsigned long long>(r.tensor_bytes_out),
+              r.tensor_bytes_out ? double(r.tensor_bytes_in) / double(r.tensor_bytes_out) : 0.0,
+              static_cast<unsigned long long>(r.file_bytes_in), static_cast<unsigned long long>(r.file_bytes_out),
+              r.metadata_pairs, temperature ? (", temperature " + std::to_string(*temperature)).c_str() : "");
+  std::printf("%s", fit_line.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string in_path;  // for the messages
-  try {
-    std::string in, out, type;
+  std::string in, out, type, calibrate;
+  double temperature_arg = 0;
+  std::size_t calibrate_tokens = 8192;
+  CLI::App app("llama-quantize for the f32 / f16 llama GGUF files so8t_bake writes.", "so8t_quantize");
+  cli::setup(app);
+  app.add_option("--in", in, "input model (f32 / f16 llama GGUF)")->type_name("F.gguf")->required();
+  app.add_option("--out", out, "output model, written only when complete")->type_name("Q.gguf")->required();
+  app.add_option("--type", type,
+                 "q8_0, q4_k_m, q5_k_m (llama.cpp mixing presets), q6_k, q4_0, q4_1, q5_0, q5_1, f16, bf16, f32")
+      ->required();
+  CLI::Option* temperature_opt = app.add_option("--temperature", temperature_arg, "store so8t.calibration.temperature = T (f32)")
+      ->type_name("T")->transform(cli::above(0.0, 1e30));
+  app.add_option("--calibrate", calibrate,
+                 "fit T on held-out text (kjv = so8t_train's validation split, or a file) and store it")
+      ->type_name("SRC");
+  app.add_option("--calibrate-tokens", calibrate_tokens, "tokens from the end of the held-out text used for the fit")
+      ->transform(cli::in_range<std::size_t>(64, 1000000000))->capture_default_str();
+  if (const int rc = cli::parse(app, argc, argv); rc >= 0) return rc;
+  return cli::run("so8t_quantize", [&] {
     std::optional<float> temperature;
-    std::string calibrate;
-    std::size_t calibrate_tokens = 8192;
-    for (int i = 1; i < argc; ++i) {
-      const std::string s = argv[i];
-      auto next = [&]() -> std::string {
-        if (i + 1 >= argc) throw UsageError("option " + s + " needs a value");
-        return argv[++i];
-      };
-      if (s == "--help" || s == "-h") {
-        usage();
-        return 0;
-      } else if (s == "--in") in = next();
-      else if (s == "--out") out = next();
-      else if (s == "--type") type = next();
-      else if (s == "--temperature") {
-        const std::string v = next();
-        char* end = nullptr;
-        errno = 0;
-        const double t = std::strtod(v.c_str(), &end);
-        if (v.empty() || *end != '\0' || errno != 0 || !(t > 0.0) || !std::isfinite(t) || t > 1e30)
-          throw UsageError("--temperature '" + v + "' is not a finite number > 0");
-        temperature = float(t);
-      } else if (s == "--calibrate") {
-        calibrate = next();
-      } else if (s == "--calibrate-tokens") {
-        const std::string v = next();
-        char* end = nullptr;
-        const double n = std::strtod(v.c_str(), &end);
-        if (v.empty() || *end != '\0' || !(n >= 64) || n > 1e9) throw UsageError("--calibrate-tokens '" + v + "' (need >= 64)");
-        calibrate_tokens = std::size_t(n);
-      } else {
-        throw UsageError("unknown option '" + s + "' (see --help)");
-      }
-    }
-    if (in.empty()) throw UsageError("--in F.gguf is required");
-    in_path = in;
-    if (out.empty()) throw UsageError("--out Q.gguf is required");
-    if (type.empty()) throw UsageError("--type is required (q8_0, q4_k_m, q5_k_m, q6_k, q4_0, ...)");
+    if (temperature_opt->count() > 0) temperature = float(temperature_arg);
     if (in == out) throw UsageError("--out must differ from --in");
     try {
       so8t::llm::parse_quant_target(type);
     } catch (const std::exception& e) {
       throw UsageError(e.what());
     }
-
     if (temperature && !calibrate.empty()) throw UsageError("--temperature and --calibrate exclude each other");
-    std::string fit_line;
-    if (!calibrate.empty()) {
-      const std::string text = so8t::llm::load_held_out_text(calibrate);  // before any file is written
-      const std::string tmp = out + ".uncalibrated";
-      struct Remove {
-        std::string path;
-        ~Remove() { std::remove(path.c_str()); }
-      } remove_tmp{tmp};
-      so8t::llm::quantize_gguf(in, tmp, type, std::nullopt);
-      const so8t::llm::LlamaModel m = so8t::llm::LlamaModel::open(tmp);
-      std::vector<std::int32_t> tokens = so8t::llm::SpmTokenizer(m.vocab()).encode(text, m.vocab().add_bos);
-      if (tokens.size() > calibrate_tokens) tokens.erase(tokens.begin(), tokens.end() - std::ptrdiff_t(calibrate_tokens));
-      so8t::llm::LlamaInfer inf(m);
-      const int n_ctx = inf.n_ctx();
-      const so8t::calib::TemperatureFit fit =
-          so8t::llm::fit_model_temperature(inf, tokens, n_ctx, calibrate_tokens);
-      temperature = float(fit.temperature);
-      fit_line = "  temperature fitted on " + std::to_string(fit.count) + " held-out tokens of '" + calibrate +
-                 "': T = " + std::to_string(fit.temperature) + " (NLL " + std::to_string(fit.nll_at_one) + " -> " +
-                 std::to_string(fit.nll) + (fit.converged ? "" : ", not converged") +
-                 (fit.at_lower_bound || fit.at_upper_bound ? ", at a bound" : "") + ")\n";
+    try {
+      return quantize(in, out, type, temperature, calibrate, calibrate_tokens);
+    } catch (const so8t::gguf::FormatError& e) {  // only the input is parsed
+      throw std::runtime_error("input '" + in + "' is not a valid GGUF file: " + e.what());
     }
-    const so8t::llm::QuantizeReport r = so8t::llm::quantize_gguf(in, out, type, temperature);
-    std::printf("so8t_quantize: %s -> %s (%s, general.file_type %u)\n", in.c_str(), out.c_str(), r.target.name.c_str(),
-                r.target.ftype);
-    std::printf("  %-28s %-14s %-6s %-6s %12s %12s\n", "tensor", "shape", "in", "out", "bytes in", "bytes out");
-    for (const auto& t : r.tensors)
-      std::printf("  %-28s %-14s %-6s %-6s %12llu %12llu\n", t.name.c_str(), shape(t).c_str(),
-                  so8t::quant::type_name(t.type_in), so8t::quant::type_name(t.type_out),
-                  static_cast<unsigned long long>(t.bytes_in), static_cast<unsigned long long>(t.bytes_out));
-    std::printf("  %zu tensors: %llu -> %llu tensor bytes (%.2fx); file %llu -> %llu bytes; %zu metadata pairs%s\n",
-                r.tensors.size(), static_cast<unsigned long long>(r.tensor_bytes_in),
-                static_cast<unsigned long long>(r.tensor_bytes_out),
-                r.tensor_bytes_out ? double(r.tensor_bytes_in) / double(r.tensor_bytes_out) : 0.0,
-                static_cast<unsigned long long>(r.file_bytes_in), static_cast<unsigned long long>(r.file_bytes_out),
-                r.metadata_pairs, temperature ? (", temperature " + std::to_string(*temperature)).c_str() : "");
-    std::printf("%s", fit_line.c_str());
-    return 0;
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "so8t_quantize: error: %s\n", one_line(e.what()).c_str());
-    return 2;
-  } catch (const so8t::gguf::FormatError& e) {  // only the input is parsed
-    std::fprintf(stderr, "so8t_quantize: error: input '%s' is not a valid GGUF file: %s\n", in_path.c_str(),
-                 one_line(e.what()).c_str());
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "so8t_quantize: error: %s\n", one_line(e.what()).c_str());
-    return 1;
-  }
+  });
 }

@@ -8,20 +8,23 @@
 // --log, evaluates the held-out split every --eval-every steps and at the end, and writes GGUF checkpoints
 // (architecture llama-so8t-unbaked) to --out; --resume FILE continues a run bit for bit.
 #include <cstdio>
-#include <exception>
 
 #include "train_main.hpp"
 
-int main(int argc, char** argv) try {
+int main(int argc, char** argv) {
   using namespace so8t_train;
   Args a;
   const int rc = parse_args(argc, argv, a, false);
   if (rc >= 0) return rc;
-  const LlamaConfig cfg = make_config(a);
-  const SplitCorpus split = load_split(a, "so8t_train");
-  Trainer tr(cfg, a.opt);
-  return run_training(tr, a, cfg, split, "so8t_train");
-} catch (const std::exception& e) {
-  std::fprintf(stderr, "\nso8t_train: error: %s\n", e.what());
-  return 1;
+  return cli::run("so8t_train", [&] {
+    try {
+      const LlamaConfig cfg = make_config(a);
+      const SplitCorpus split = load_split(a, "so8t_train");
+      Trainer tr(cfg, a.opt);
+      return run_training(tr, a, cfg, split, "so8t_train");
+    } catch (...) {
+      std::fputc('\n', stderr);  // end the progress bar's line before the message
+      throw;
+    }
+  });
 }

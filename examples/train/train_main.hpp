@@ -13,6 +13,7 @@
 #include <iostream>
 #include <string>
 
+#include "so8t/llm/io/cli.hpp"
 #include "so8t/llm/train/trainer.hpp"
 
 namespace so8t_train {
@@ -32,81 +33,73 @@ struct Args {
   double peak_tflops = 0.0;       ///< 0: the default for the math mode
 };
 
-inline void usage(bool cuda) {
-  std::fprintf(stderr,
-               "usage: %s [options]\n"
-               "  --config NAME      tiny (default), tiny256, small, ci, micro\n"
-               "  --data SRC         kjv (default: bible-kjv package via `bible`) or a text file\n"
-               "  --docs MODE        document split for PET masking: line (default), blank, none\n"
-               "  --steps N          optimizer steps (default 1000)\n"
-               "  --batch B          sequences per step (default 16)\n"
-               "  --lr X             peak learning rate (default 2e-3); --min-lr X (default lr/10)\n"
-               "  --warmup N         warm-up steps (default 100)\n"
-               "  --clip X           gradient-norm clip (default 1.0)\n"
-               "  --weight-decay X   AdamW weight decay (default 0.1)\n"
-               "  --gates N          0, 1 (R_safe, default) or 2 (R_cmd after R_safe)\n"
-               "  --kv-heads N       grouped-query attention (default: the config's)\n"
-               "  --no-pet           lambda = 0 (plain cross-entropy)\n"
-               "  --lambda A,B,C     PET weights of the explore/transition/stabilize phases (default 0.01,0.05,0.1)\n"
-               "  --seed N           (default 1337)\n"
-               "  --eval-every N     validation every N steps (default 200); --eval-windows N (default 256)\n"
-               "  --out FILE         checkpoint (default so8t_tiny.gguf), written at every eval and at the end\n"
-               "  --resume FILE      continue from a checkpoint\n"
-               "  --log FILE         JSON-lines log (default so8t_train.jsonl)\n",
-               cuda ? "so8t_train_cuda" : "so8t_train");
-  if (cuda)
-    std::fprintf(stderr,
-                 "  --device D         cuda (default when a GPU is present) or cpu\n"
-                 "  --bench            time --bench-steps N (default 50) steps on random tokens; prints tokens/s\n"
-                 "                     and model FLOPs utilisation (no data, no checkpoint)\n"
-                 "  --tf32             allow TF32 tensor cores in the cuBLAS products (default: FP32)\n"
-                 "  --peak-tflops X    peak for the MFU figure (default 67 FP32, 495 TF32: H100 SXM dense)\n");
-}
-
-/// Parses argv into a; returns -1 to go on, otherwise the exit code.
+/// Parses argv into a; returns -1 to go on, otherwise the exit code (0 after --help, 2 for a usage error).
 inline int parse_args(int argc, char** argv, Args& a, bool cuda) {
   const char* prog = cuda ? "so8t_train_cuda" : "so8t_train";
-  bool min_lr_set = false;
   TrainOptions& opt = a.opt;
-  for (int i = 1; i < argc; ++i) {
-    const std::string s = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) { std::fprintf(stderr, "%s: %s needs a value\n", prog, s.c_str()); std::exit(2); }
-      return argv[++i];
-    };
-    if (s == "--config") a.config = next();
-    else if (s == "--data") a.data = next();
-    else if (s == "--docs") a.docs = next();
-    else if (s == "--steps") opt.steps = std::stoul(next());
-    else if (s == "--batch") opt.batch = std::stoi(next());
-    else if (s == "--lr") opt.lr = std::stod(next());
-    else if (s == "--min-lr") { opt.min_lr = std::stod(next()); min_lr_set = true; }
-    else if (s == "--warmup") opt.warmup = std::stoul(next());
-    else if (s == "--clip") opt.clip = std::stod(next());
-    else if (s == "--weight-decay") opt.adamw.weight_decay = std::stod(next());
-    else if (s == "--gates") a.gates = std::stoi(next());
-    else if (s == "--kv-heads") a.kv_heads = std::stoi(next());
-    else if (s == "--no-pet") opt.pet = false;
-    else if (s == "--lambda") {
-      const std::string v = next();
-      if (std::sscanf(v.c_str(), "%lf,%lf,%lf", &opt.pet_schedule.lambda_explore, &opt.pet_schedule.lambda_transition,
-                      &opt.pet_schedule.lambda_stabilize) != 3) { usage(cuda); return 2; }
-    }
-    else if (s == "--seed") opt.seed = std::stoull(next());
-    else if (s == "--eval-every") a.eval_every = std::stoul(next());
-    else if (s == "--eval-windows") a.eval_windows = std::stoul(next());
-    else if (s == "--out") a.out = next();
-    else if (s == "--resume") a.resume = next();
-    else if (s == "--log") a.log = next();
-    else if (cuda && s == "--device") a.device = next();
-    else if (cuda && s == "--bench") a.bench = true;
-    else if (cuda && s == "--bench-steps") a.bench_steps = std::stoul(next());
-    else if (cuda && s == "--tf32") a.tf32 = true;
-    else if (cuda && s == "--peak-tflops") a.peak_tflops = std::stod(next());
-    else if (s == "-h" || s == "--help") { usage(cuda); return 0; }
-    else { std::fprintf(stderr, "%s: unknown option %s\n", prog, s.c_str()); usage(cuda); return 2; }
+  CLI::App app(cuda ? "Trains the tiny gated llama (SO(8) gates) on the GPU or the CPU."
+                    : "Trains the tiny gated llama (SO(8) gates) on the CPU.",
+               prog);
+  cli::setup(app);
+  app.add_option("--config", a.config, "model preset")
+      ->check(CLI::IsMember({"tiny", "tiny256", "small", "ci", "micro"}))->capture_default_str();
+  app.add_option("--data", a.data, "kjv (the bible-kjv package via `bible`) or a text file")->capture_default_str();
+  app.add_option("--docs", a.docs, "document split for PET masking")
+      ->check(CLI::IsMember({"line", "blank", "none"}))->capture_default_str();
+  app.add_option("--steps", opt.steps, "optimizer steps")->transform(cli::at_least<std::size_t>(0))->capture_default_str();
+  app.add_option("--batch", opt.batch, "sequences per step")->transform(cli::at_least(1))->capture_default_str();
+  app.add_option("--lr", opt.lr, "peak learning rate")->transform(cli::number<double>())->capture_default_str();
+  CLI::Option* min_lr = app.add_option("--min-lr", opt.min_lr, "final learning rate (default lr/10)")
+      ->transform(cli::number<double>());
+  app.add_option("--warmup", opt.warmup, "warm-up steps")->transform(cli::at_least<std::size_t>(0))->capture_default_str();
+  app.add_option("--clip", opt.clip, "gradient-norm clip")->transform(cli::number<double>())->capture_default_str();
+  app.add_option("--weight-decay", opt.adamw.weight_decay, "AdamW weight decay")
+      ->transform(cli::number<double>())->capture_default_str();
+  app.add_option("--gates", a.gates, "0, 1 (R_safe) or 2 (R_cmd after R_safe)")
+      ->transform(cli::in_range(0, 2))->capture_default_str();
+  app.add_option("--kv-heads", a.kv_heads, "grouped-query attention heads (0: the config's)")
+      ->transform(cli::at_least(0))->capture_default_str();
+  bool no_pet = false;
+  app.add_flag("--no-pet", no_pet, "lambda = 0 (plain cross-entropy)");
+  std::string lambda;
+  app.add_option("--lambda", lambda, "PET weights of the explore/transition/stabilize phases (default 0.01,0.05,0.1)")
+      ->type_name("A,B,C")
+      ->check([](const std::string& v) -> std::string {  // three numbers, nothing else
+        const auto parts = CLI::detail::split(v, ',');
+        double x = 0;
+        if (parts.size() != 3) return "'" + v + "' is not three numbers A,B,C";
+        for (const auto& p : parts)
+          if (!cli::detail::parse_number(p, x).empty()) return "'" + v + "' is not three numbers A,B,C";
+        return "";
+      });
+  app.add_option("--seed", opt.seed, "random seed")->transform(cli::at_least<std::uint64_t>(0))->capture_default_str();
+  app.add_option("--eval-every", a.eval_every, "validation every N steps (0: only at the end)")
+      ->transform(cli::at_least<std::size_t>(0))->capture_default_str();
+  app.add_option("--eval-windows", a.eval_windows, "validation windows per evaluation")
+      ->transform(cli::at_least<std::size_t>(0))->capture_default_str();
+  app.add_option("--out", a.out, "checkpoint, written at every eval and at the end")->capture_default_str();
+  app.add_option("--resume", a.resume, "continue from a checkpoint");
+  app.add_option("--log", a.log, "JSON-lines log")->capture_default_str();
+  if (cuda) {
+    app.add_option("--device", a.device, "cuda (default when a GPU is present) or cpu")
+        ->check(CLI::IsMember({"cuda", "cpu"}));
+    app.add_flag("--bench", a.bench, "time --bench-steps steps on random tokens; prints tokens/s and model FLOPs "
+                                     "utilisation (no data, no checkpoint)");
+    app.add_option("--bench-steps", a.bench_steps, "steps of --bench")
+        ->transform(cli::at_least<std::size_t>(0))->capture_default_str();
+    app.add_flag("--tf32", a.tf32, "allow TF32 tensor cores in the cuBLAS products (default: FP32)");
+    app.add_option("--peak-tflops", a.peak_tflops, "peak for the MFU figure (default 67 FP32, 495 TF32: H100 SXM dense)")
+        ->transform(cli::at_least(0.0));
   }
-  if (!min_lr_set) opt.min_lr = opt.lr / 10;
+  if (const int rc = cli::parse(app, argc, argv); rc >= 0) return rc;
+  if (no_pet) opt.pet = false;
+  if (!lambda.empty()) {
+    const auto parts = CLI::detail::split(lambda, ',');
+    cli::detail::parse_number(parts[0], opt.pet_schedule.lambda_explore);
+    cli::detail::parse_number(parts[1], opt.pet_schedule.lambda_transition);
+    cli::detail::parse_number(parts[2], opt.pet_schedule.lambda_stabilize);
+  }
+  if (min_lr->count() == 0) opt.min_lr = opt.lr / 10;
   return -1;
 }
 

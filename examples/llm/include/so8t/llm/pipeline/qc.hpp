@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -32,12 +33,26 @@
 
 namespace so8t::llm {
 
-struct RowLogits {
+/// Logit rows and the token each row predicts. S = float for LlamaInfer; so8t_bake's QC runs the training
+/// forward in double (pipeline/bake_qc.hpp) and compares those rows with the same code.
+template <class S>
+struct BasicRowLogits {
   std::size_t vocab = 0;
-  std::vector<float> logits;          ///< [rows, vocab]
+  std::vector<S> logits;              ///< [rows, vocab]
   std::vector<std::int32_t> labels;   ///< [rows]: the token each row predicts
   std::size_t rows() const { return labels.size(); }
+  calib::LogitsView<S> view() const { return calib::LogitsView<S>(logits.data(), rows(), vocab); }
 };
+using RowLogits = BasicRowLogits<float>;
+
+/// max |dz|, KL(p_a || p_b), top-1 agreement of the same rows of two models (a = reference).
+template <class S>
+calib::LogitComparison compare_rows(const BasicRowLogits<S>& a, const BasicRowLogits<S>& b) {
+  if (a.labels != b.labels)
+    throw InvalidArgument("so8t::llm::compare_rows: the two row sets predict different tokens (" +
+                          std::to_string(a.rows()) + " vs " + std::to_string(b.rows()) + " rows)");
+  return calib::compare_logits(a.view(), b.view());
+}
 
 /// Rows of consecutive n_ctx windows (see the file comment), at most max_rows of them.
 inline RowLogits window_logits(LlamaInfer& m, const std::vector<std::int32_t>& tokens, int n_ctx, std::size_t max_rows) {
@@ -160,8 +175,7 @@ inline QcReport run_qc(LlamaInfer& a, LlamaInfer& b, const std::vector<std::int3
   const RowLogits rb = window_logits(b, eval_tokens, r.n_ctx, o.max_rows);
   r.tokens = eval_tokens.size();
   r.window_rows = ra.rows();
-  r.compare = calib::compare_logits(calib::LogitsView<float>(ra.logits.data(), ra.rows(), ra.vocab),
-                                    calib::LogitsView<float>(rb.logits.data(), rb.rows(), rb.vocab));
+  r.compare = compare_rows(ra, rb);
   r.a.calib = calibrate_rows(ra);
   r.b.calib = calibrate_rows(rb);
   if (o.long_positions > 0) {
@@ -174,7 +188,59 @@ inline QcReport run_qc(LlamaInfer& a, LlamaInfer& b, const std::vector<std::int3
   return r;
 }
 
+// ---- targets: bounds a QC run enforces ----
+
+/// One bound on a measured quantity; `upper`: measured <= bound passes, else measured >= bound.
+struct QcTarget {
+  std::string what;
+  double measured = 0, bound = 0;
+  bool upper = true;
+  bool ok() const { return upper ? measured <= bound : measured >= bound; }
+  const char* relation() const { return upper ? "<=" : ">="; }
+};
+
+inline bool all_ok(const std::vector<QcTarget>& ts) {
+  return std::all_of(ts.begin(), ts.end(), [](const QcTarget& t) { return t.ok(); });
+}
+
+/// "max KL <= 1.0e-06 (measured 3.000e-06); ..." for the missed targets (empty when all pass).
+inline std::string missed_targets(const std::vector<QcTarget>& ts) {
+  std::string msg;
+  for (const QcTarget& t : ts)
+    if (!t.ok()) {
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "%s%s %s %.1e (measured %.3e)", msg.empty() ? "" : "; ", t.what.c_str(),
+                    t.relation(), t.bound, t.measured);
+      msg += buf;
+    }
+  return msg;
+}
+
 // ---- reports ----
+
+inline report::Json to_json(const QcTarget& t) {
+  report::Json j = report::Json::object();
+  j["what"] = t.what;
+  j["bound"] = t.bound;
+  j["measured"] = t.measured;
+  j["ok"] = t.ok();
+  return j;
+}
+
+inline report::Json to_json(const std::vector<QcTarget>& ts) {
+  report::Json j = report::Json::array();
+  for (const QcTarget& t : ts) j.push_back(to_json(t));
+  return j;
+}
+
+/// Orthogonality drift of the gates: worst block, rms over all blocks, smallest determinant.
+inline report::Json to_json(const calib::DriftReport& d) {
+  report::Json j = report::Json::object();
+  j["max"] = d.max_error;
+  j["rms"] = d.rms_error;
+  j["min_det"] = d.min_determinant;
+  return j;
+}
 
 inline report::Json to_json(const PerplexityResult& p) {
   report::Json j = report::Json::object();
@@ -237,6 +303,22 @@ inline std::string fmt(double v, int prec = 4) {
   std::ostringstream os;
   os.precision(prec);
   os << v;
+  return os.str();
+}
+
+/// Scientific (1.2346e-06) and fixed (0.9990) notation with `prec` digits after the point, for tables whose
+/// columns span many decades.
+inline std::string fmt_sci(double v, int prec = 4) {
+  std::ostringstream os;
+  os.precision(prec);
+  os << std::scientific << v;
+  return os.str();
+}
+
+inline std::string fmt_fixed(double v, int prec = 4) {
+  std::ostringstream os;
+  os.precision(prec);
+  os << std::fixed << v;
   return os.str();
 }
 
