@@ -73,6 +73,17 @@ const std::vector<std::vector<float>>& f32_copies(int copies) {
   return ws;
 }
 
+/// One benchmark's M, activations, output and a cycle over `copies` weight copies.
+struct RunInputs {
+  std::int64_t m;
+  int copies;
+  std::vector<float> x, y;
+  int i = 0;
+  RunInputs(const benchmark::State& st, std::size_t bytes_per_copy)
+      : m(st.range(0)), copies(copies_for(m, bytes_per_copy)), x(activations(m)), y(static_cast<std::size_t>(m * kN)) {}
+  std::size_t next() { return static_cast<std::size_t>(i++ % copies); }
+};
+
 void set_flops(benchmark::State& st, std::int64_t m) {
   st.counters["GOPS"] = benchmark::Counter(2.0 * double(m) * kN * kK * 1e-9 * double(st.iterations()),
                                            benchmark::Counter::kIsRate);
@@ -85,31 +96,26 @@ void BM_int8_layer(benchmark::State& st, Int8Kernel kern) {
     st.SkipWithError("kernel not supported by this CPU");
     return;
   }
-  const int c = copies_for(m, 2 * kN * kK);
-  const auto& ls = int8_layers(c);
-  const auto x = activations(m);
-  std::vector<float> y(static_cast<std::size_t>(m * kN));
+  RunInputs in(st, 2 * kN * kK);
+  const auto& ls = int8_layers(in.copies);
   so8t::gemm::Int8Options opt;
   opt.kernel = kern;
-  int i = 0;
   for (auto _ : st) {
-    ls[static_cast<std::size_t>(i++ % c)].forward(x.data(), m, y.data(), opt);
-    benchmark::DoNotOptimize(y.data());
+    ls[in.next()].forward(in.x.data(), m, in.y.data(), opt);
+    benchmark::DoNotOptimize(in.y.data());
   }
   set_flops(st, m);
 }
 
 // The int8 GEMM with its fused epilogue only (activations already quantized).
 void BM_int8_gemm(benchmark::State& st) {
-  const std::int64_t m = st.range(0);
-  const int c = copies_for(m, 2 * kN * kK);
-  const auto& ls = int8_layers(c);
-  const auto x = activations(m);
-  const auto a = so8t::gemm::quantize_activations_int8(x.data(), m, kK, kK, 0.0f);
-  std::vector<float> y(static_cast<std::size_t>(m * kN));
-  int i = 0;
+  RunInputs in(st, 2 * kN * kK);
+  const std::int64_t m = in.m;
+  const auto& ls = int8_layers(in.copies);
+  const auto a = so8t::gemm::quantize_activations_int8(in.x.data(), m, kK, kK, 0.0f);
+  std::vector<float>& y = in.y;
   for (auto _ : st) {
-    const auto& l = ls[static_cast<std::size_t>(i++ % c)];
+    const auto& l = ls[in.next()];
     so8t::gemm::gemm_s8s8_tiles(Int8Kernel::automatic, a.q.data(), kK, m, l.weight().q.data(), kK, l.packed(),
                                 [&](std::int64_t m0, int rows, std::int64_t n0, std::int64_t cols,
                                     const std::int32_t* t, std::int64_t ldt) {
@@ -125,17 +131,13 @@ void BM_int8_gemm(benchmark::State& st) {
 using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 void BM_eigen_rowmajor(benchmark::State& st) {
-  const std::int64_t m = st.range(0);
-  const int c = copies_for(m, 4 * kN * kK);
-  const auto& ws = f32_copies(c);
-  const auto x = activations(m);
-  std::vector<float> y(static_cast<std::size_t>(m * kN));
-  int i = 0;
+  RunInputs in(st, 4 * kN * kK);
+  const auto& ws = f32_copies(in.copies);
   for (auto _ : st) {
-    so8t::gemm::gemm_f32(x.data(), m, kK, ws[static_cast<std::size_t>(i++ % c)].data(), kN, y.data());
-    benchmark::DoNotOptimize(y.data());
+    so8t::gemm::gemm_f32(in.x.data(), in.m, kK, ws[in.next()].data(), kN, in.y.data());
+    benchmark::DoNotOptimize(in.y.data());
   }
-  set_flops(st, m);
+  set_flops(st, in.m);
 }
 
 // Column-major X and Y (W row-major [N,K] = column-major K x N): Eigen's fastest form at small M.
@@ -156,15 +158,14 @@ void BM_eigen_colmajor(benchmark::State& st) {
 }
 
 void BM_openblas(benchmark::State& st) {
-  const std::int64_t m = st.range(0);
   openblas_set_num_threads(1);
-  const int c = copies_for(m, 4 * kN * kK);
-  const auto& ws = f32_copies(c);
-  const auto x = activations(m);
-  std::vector<float> y(static_cast<std::size_t>(m * kN));
-  int i = 0;
+  RunInputs in(st, 4 * kN * kK);
+  const std::int64_t m = in.m;
+  const auto& ws = f32_copies(in.copies);
+  const std::vector<float>& x = in.x;
+  std::vector<float>& y = in.y;
   for (auto _ : st) {
-    const float* w = ws[static_cast<std::size_t>(i++ % c)].data();
+    const float* w = ws[in.next()].data();
     if (m == 1) cblas_sgemv(CblasRowMajor, CblasNoTrans, kN, kK, 1.0f, w, kK, x.data(), 1, 0.0f, y.data(), 1);
     else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(m), kN, kK, 1.0f, x.data(), kK, w, kK, 0.0f, y.data(), kN);
     benchmark::DoNotOptimize(y.data());

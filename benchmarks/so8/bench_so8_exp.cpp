@@ -60,14 +60,15 @@ template <class S, class F>
 double grad_error(const Inputs<S>& in, F grad_block) {
   double worst = 0;
   for (std::size_t b = 0; b < 32; ++b) {
-    S g[28];
-    grad_block(&in.params[28 * b], &in.cot[64 * b], g);
-    Eigen::Matrix<long double, 16, 16> B = Eigen::Matrix<long double, 16, 16>::Zero();
+    // reference: the top-right block of exp([[-A, G], [0, -A]]) (Van Loan), antisymmetrised below
     const MatL A = hat_ld(&in.params[28 * b]);
+    Eigen::Matrix<long double, 16, 16> B = Eigen::Matrix<long double, 16, 16>::Zero();
     B.topLeftCorner<8, 8>() = -A;
     B.bottomRightCorner<8, 8>() = -A;
     for (int k = 0; k < 64; ++k) B(k / 8, 8 + k % 8) = in.cot[64 * b + k];
     const MatL L = B.exp().topRightCorner<8, 8>();
+    S g[28];
+    grad_block(&in.params[28 * b], &in.cot[64 * b], g);
     long double num = 0, den = 0;
     for (int k = 0; k < 28; ++k) {
       const int i = so8t::so8_row(k), j = so8t::so8_col(k);

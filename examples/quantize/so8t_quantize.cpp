@@ -5,7 +5,7 @@
 //
 // Copies every metadata pair (tokenizer included), sets general.file_type to llama.cpp's llama_ftype of the
 // target and general.quantization_version = 2, picks each tensor's type like llama-quantize (norms stay f32;
-// see so8t/model/quantize_model.hpp), streams one tensor at a time, and with --temperature T stores
+// see so8t/llm/pipeline/quantize.hpp), streams one tensor at a time, and with --temperature T stores
 // so8t.calibration.temperature (f32). --calibrate fits T on held-out text instead (model/data.hpp
 // load_held_out_text; the LAST N tokens of it, default 8192, so that qc, which reads from the start, evaluates
 // on other text): the quantized model is written to OUT.uncalibrated, run with so8t's CPU inference over

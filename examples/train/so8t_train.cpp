@@ -1,4 +1,4 @@
-// so8t_train: trains the tiny llama with SO(8) gates on the CPU (issue 6).
+// so8t_train: trains the tiny llama with SO(8) gates on the CPU.
 //
 //   so8t_train [--config tiny|small|micro] [--data kjv|FILE] [--steps N] [--batch B] [--lr X] ...
 //

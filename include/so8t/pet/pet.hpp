@@ -1,4 +1,4 @@
-// so8t/pet.hpp: the PET penalty, a second-difference (curvature) energy along the sequence axis
+// so8t/pet/pet.hpp: the PET penalty, a second-difference (curvature) energy along the sequence axis
 // (calibration-pet-pipeline.md §2.3), value and analytic gradient, CPU. The per-element math below is
 // SO8T_HOST_DEVICE and is what the CUDA kernels (kernels/so8t/pet/pet.cuh) call.
 //

@@ -47,7 +47,7 @@ __attribute__((target("avx2,fma,f16c"))) inline std::int32_t hsum256_i32(__m256i
 __attribute__((target("avx2,fma,f16c"))) inline __m256i mul_u8_s8(__m256i u, __m256i s) { return _mm256_maddubs_epi16(u, s); }
 
 /// Q8_0 x Q8_0: per block the exact int32 sum, scaled by d_w * d_a (float order differs from the scalar).
-__attribute__((target("avx2,fma,f16c"))) inline __m256 q8_0_block(const BlockQ8_0& w, const BlockQ8_0& a, __m256 acc) {
+__attribute__((target("avx2,fma,f16c"))) inline __m256 block_dot(const BlockQ8_0& w, const BlockQ8_0& a, __m256 acc) {
   const __m256i qw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qs));
   const __m256i qa = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs));
   // |w| * (a * sign(w)): u8 x s8 (q8_0 levels are in [-127, 127]).
@@ -56,7 +56,7 @@ __attribute__((target("avx2,fma,f16c"))) inline __m256 q8_0_block(const BlockQ8_
   return _mm256_fmadd_ps(_mm256_set1_ps(h2f(w.d) * h2f(a.d)), s, acc);
 }
 /// Q4_0 x Q8_0: levels (q - 8).
-__attribute__((target("avx2,fma,f16c"))) inline __m256 q4_0_block(const BlockQ4_0& w, const BlockQ8_0& a, __m256 acc) {
+__attribute__((target("avx2,fma,f16c"))) inline __m256 block_dot(const BlockQ4_0& w, const BlockQ8_0& a, __m256 acc) {
   const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w.qs));
   const __m256i qq = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);  // bytes 0..15 low nibbles, 16..31 high
   const __m256i qw = _mm256_sub_epi8(_mm256_and_si256(qq, _mm256_set1_epi8(0x0F)), _mm256_set1_epi8(8));
@@ -66,33 +66,33 @@ __attribute__((target("avx2,fma,f16c"))) inline __m256 q4_0_block(const BlockQ4_
   return _mm256_fmadd_ps(_mm256_set1_ps(h2f(w.d) * h2f(a.d)), s, acc);
 }
 
+/// Sum of block_dot over nb blocks in two FMA chains (even and odd blocks), then a horizontal add.
+template <class WBlock>
+__attribute__((target("avx2,fma,f16c"))) inline float two_chain_dot(const WBlock* w, const BlockQ8_0* a,
+                                                                    std::int64_t nb) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  std::int64_t b = 0;
+  for (; b + 2 <= nb; b += 2) {
+    acc0 = block_dot(w[b], a[b], acc0);
+    acc1 = block_dot(w[b + 1], a[b + 1], acc1);
+  }
+  if (b < nb) acc0 = block_dot(w[b], a[b], acc0);
+  return hsum256(_mm256_add_ps(acc0, acc1));
+}
+
 }  // namespace avx2
 
 /// vec_dot_q8_0_q8_0 with AVX2: the per-block int32 sums are exact; the block scalings are summed in eight
 /// lanes by two FMA chains and a horizontal add (another float order than the scalar's).
 __attribute__((target("avx2,fma,f16c"))) inline float vec_dot_q8_0_q8_0_avx2(const BlockQ8_0* w, const BlockQ8_0* a,
                                                                              std::int64_t nb) {
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  std::int64_t b = 0;
-  for (; b + 2 <= nb; b += 2) {
-    acc0 = avx2::q8_0_block(w[b], a[b], acc0);
-    acc1 = avx2::q8_0_block(w[b + 1], a[b + 1], acc1);
-  }
-  if (b < nb) acc0 = avx2::q8_0_block(w[b], a[b], acc0);
-  return avx2::hsum256(_mm256_add_ps(acc0, acc1));
+  return avx2::two_chain_dot(w, a, nb);
 }
 
 /// vec_dot_q4_0_q8_0 with AVX2 (levels q - 8), summed like vec_dot_q8_0_q8_0_avx2.
 __attribute__((target("avx2,fma,f16c"))) inline float vec_dot_q4_0_q8_0_avx2(const BlockQ4_0* w, const BlockQ8_0* a,
                                                                              std::int64_t nb) {
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  std::int64_t b = 0;
-  for (; b + 2 <= nb; b += 2) {
-    acc0 = avx2::q4_0_block(w[b], a[b], acc0);
-    acc1 = avx2::q4_0_block(w[b + 1], a[b + 1], acc1);
-  }
-  if (b < nb) acc0 = avx2::q4_0_block(w[b], a[b], acc0);
-  return avx2::hsum256(_mm256_add_ps(acc0, acc1));
+  return avx2::two_chain_dot(w, a, nb);
 }
 
 /// Q4_K x Q8_K: exact int32 sums per super-block, then d_a * (d * sumi - dmin * summ).

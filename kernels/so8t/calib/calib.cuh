@@ -216,6 +216,21 @@ inline double device_sum(const double* d_in, std::size_t n, cudaStream_t stream)
   return h;
 }
 
+/// Sums field F of the per-token results on the device: gather_field into `field`, then device_sum.
+template <class Result>
+struct FieldSums {
+  const Result* rows;
+  std::size_t tokens;
+  double* field;
+  cudaStream_t stream;
+  template <int F>
+  double sum() const {
+    gather_field<Result, F><<<grid_for(tokens, 256), 256, 0, stream>>>(rows, tokens, field);
+    SO8T_CUDA_CHECK(cudaGetLastError());
+    return device_sum(field, tokens, stream);
+  }
+};
+
 template <class T>
 void check_device_logits(const T* d, std::size_t tokens, std::size_t vocab, const char* fn) {
   if (tokens == 0 || vocab == 0)
@@ -262,13 +277,8 @@ DeviceCalibration calibration_summary_cuda(const T* d_logits, const L* d_labels,
       d_logits, vocab, vocab, d_labels, beta, options.has_ignore_index ? 1 : 0, options.ignore_index,
       rows.get());
   SO8T_CUDA_CHECK(cudaGetLastError());
-  const unsigned g = grid_for(tokens, 256);
-  auto sum_field = [&](auto kernel) {
-    kernel<<<g, 256, 0, stream>>>(rows.get(), tokens, field.get());
-    SO8T_CUDA_CHECK(cudaGetLastError());
-    return detail::device_sum(field.get(), tokens, stream);
-  };
-  if (sum_field(gather_field<RowResult, 5>) > 0.0) {  // find the first bad row and report it like the CPU does
+  const detail::FieldSums<RowResult> sums_of{rows.get(), tokens, field.get(), stream};
+  if (sums_of.sum<5>() > 0.0) {  // find the first bad row and report it like the CPU does
     std::vector<RowResult> h(tokens);
     SO8T_CUDA_CHECK(cudaMemcpy(h.data(), rows.get(), tokens * sizeof(RowResult), cudaMemcpyDeviceToHost));
     for (std::size_t t = 0; t < tokens; ++t) {
@@ -283,15 +293,15 @@ DeviceCalibration calibration_summary_cuda(const T* d_logits, const L* d_labels,
     }
   }
   DeviceCalibration r;
-  const double n = sum_field(gather_field<RowResult, 4>);
+  const double n = sums_of.sum<4>();
   if (!(n > 0.0))
     throw InvalidArgument(std::string("so8t::cuda::calib::") + fn + ": no scored tokens (all " + std::to_string(tokens) +
                           " labels equal ignore_index " + std::to_string(options.ignore_index) + ")");
   r.count = static_cast<std::size_t>(n);
-  r.nll = sum_field(gather_field<RowResult, 0>) / n;
-  r.brier = sum_field(gather_field<RowResult, 1>) / n;
-  r.mean_entropy = sum_field(gather_field<RowResult, 2>) / n;
-  r.accuracy = sum_field(gather_field<RowResult, 3>) / n;
+  r.nll = sums_of.sum<0>() / n;
+  r.brier = sums_of.sum<1>() / n;
+  r.mean_entropy = sums_of.sum<2>() / n;
+  r.accuracy = sums_of.sum<3>() / n;
   r.perplexity = std::exp(r.nll);
   const int slots = ::so8t::calib::slot_count(options.n_bins, options.edge_rule);
   DeviceBuffer<double> bins(3 * static_cast<std::size_t>(slots), "calibration bins");
@@ -325,12 +335,7 @@ template <class T>
   pair_stats_kernel<T, kCalibThreads><<<static_cast<unsigned>(tokens), kCalibThreads, 0, stream>>>(
       d_pre, d_post, vocab, vocab, pairs.get());
   SO8T_CUDA_CHECK(cudaGetLastError());
-  const unsigned g = grid_for(tokens, 256);
-  auto sum_field = [&](auto kernel) {
-    kernel<<<g, 256, 0, stream>>>(pairs.get(), tokens, field.get());
-    SO8T_CUDA_CHECK(cudaGetLastError());
-    return detail::device_sum(field.get(), tokens, stream);
-  };
+  const detail::FieldSums<PairResult> sums_of{pairs.get(), tokens, field.get(), stream};
   // Per-token maxima are few (tokens values): finish them on the host.
   std::vector<PairResult> h(tokens);
   SO8T_CUDA_CHECK(cudaMemcpyAsync(h.data(), pairs.get(), tokens * sizeof(PairResult),
@@ -359,10 +364,10 @@ template <class T>
     }
   }
   const double nv = double(tokens) * double(vocab);
-  r.kl_mean = sum_field(gather_field<PairResult, 0>) / double(tokens);
-  r.mean_abs_diff = sum_field(gather_field<PairResult, 1>) / nv;
-  r.rms_diff = std::sqrt(sum_field(gather_field<PairResult, 2>) / nv);
-  const double agree = sum_field(gather_field<PairResult, 3>);
+  r.kl_mean = sums_of.sum<0>() / double(tokens);
+  r.mean_abs_diff = sums_of.sum<1>() / nv;
+  r.rms_diff = std::sqrt(sums_of.sum<2>() / nv);
+  const double agree = sums_of.sum<3>();
   r.top1_agree = static_cast<std::size_t>(agree);
   r.top1_agreement = agree / double(tokens);
   return r;

@@ -46,15 +46,21 @@ inline void check_device_args(const void* a, const void* b, std::size_t n, const
     throw InvalidArgument(std::string("so8t::cuda::") + fn + ": null device pointer for " + std::to_string(n) +
                           " blocks");
 }
+
+// One thread per rotation block; checks the launch, does not synchronise.
+template <class... KernelArgs, class... Args>
+void launch_per_block(void (*kernel)(KernelArgs...), std::size_t n, cudaStream_t stream, Args... args) {
+  if (n == 0) return;
+  kernel<<<grid_for(n, kBlockExpThreads), kBlockExpThreads, 0, stream>>>(args...);
+  SO8T_CUDA_CHECK(cudaGetLastError());
+}
 }  // namespace detail
 
 /// rotations = exp(hat(params)) for n blocks, on `stream`. Checks the launch; does not synchronise.
 template <class S>
 void block_exp(const S* params, std::size_t n, S* rotations, cudaStream_t stream = nullptr) {
   detail::check_device_args(params, rotations, n, "block_exp");
-  if (n == 0) return;
-  block_exp_kernel<S><<<grid_for(n, kBlockExpThreads), kBlockExpThreads, 0, stream>>>(params, n, rotations);
-  SO8T_CUDA_CHECK(cudaGetLastError());
+  detail::launch_per_block(block_exp_kernel<S>, n, stream, params, n, rotations);
 }
 
 /// grads = d loss / d params from dL_dR, for n blocks.
@@ -62,9 +68,7 @@ template <class S>
 void block_exp_vjp(const S* params, const S* dL_dR, std::size_t n, S* grads, cudaStream_t stream = nullptr) {
   detail::check_device_args(params, grads, n, "block_exp_vjp");
   detail::check_device_args(dL_dR, grads, n, "block_exp_vjp");
-  if (n == 0) return;
-  block_exp_vjp_kernel<S><<<grid_for(n, kBlockExpThreads), kBlockExpThreads, 0, stream>>>(params, dL_dR, n, grads);
-  SO8T_CUDA_CHECK(cudaGetLastError());
+  detail::launch_per_block(block_exp_vjp_kernel<S>, n, stream, params, dL_dR, n, grads);
 }
 
 /// out = outer * inner per block (the gate `outer` after `inner`).
@@ -72,9 +76,7 @@ template <class S>
 void block_compose(const S* outer, const S* inner, std::size_t n, S* out, cudaStream_t stream = nullptr) {
   detail::check_device_args(outer, inner, n, "block_compose");
   detail::check_device_args(out, inner, n, "block_compose");
-  if (n == 0) return;
-  block_compose_kernel<S><<<grid_for(n, kBlockExpThreads), kBlockExpThreads, 0, stream>>>(outer, inner, n, out);
-  SO8T_CUDA_CHECK(cudaGetLastError());
+  detail::launch_per_block(block_compose_kernel<S>, n, stream, outer, inner, n, out);
 }
 
 }  // namespace so8t::cuda

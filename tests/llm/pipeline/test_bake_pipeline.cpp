@@ -1,4 +1,5 @@
-// The bake -> GGUF -> quantize pipeline (so8t/llm/pipeline/bake.hpp, llama_gguf_writer.hpp, quantize_model.hpp):
+// The bake -> GGUF -> quantize pipeline (so8t/llm/pipeline/bake.hpp, so8t/llm/model/gguf_writer.hpp,
+// so8t/llm/pipeline/quantize.hpp):
 //  (a) folding the gates (stack of 1 and 2) into attn_output.weight leaves the logits unchanged; the reference
 //      is the gated training forward (LlamaCpu), which rotates the activations explicitly, and a negative
 //      control (gates folded transposed) shows the check can fail;

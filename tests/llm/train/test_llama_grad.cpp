@@ -14,9 +14,9 @@ using namespace so8t::llm;
 
 namespace {
 
-using Batch = train_test::TokenBatch;
+using train_test::TokenBatch;
 
-Batch micro_batch(int B, int T, std::uint64_t seed) { return train_test::random_token_batch(B, T, seed); }
+TokenBatch micro_batch(int B, int T, std::uint64_t seed) { return train_test::random_token_batch(B, T, seed); }
 
 void perturb_init(LlamaCpu<double>& m, std::uint64_t seed) {
   llama_init(m.config(), m.layout(), m.params.data(), seed, 0.3);
@@ -40,7 +40,7 @@ TEST_P(LlamaGradCheck, EveryParameterGroupMatchesFiniteDifferences) {
   cfg.gate_stack = GetParam();
   LlamaCpu<double> m(cfg);
   perturb_init(m, 7);
-  const Batch b = micro_batch(2, cfg.ctx, 11);
+  const TokenBatch b = micro_batch(2, cfg.ctx, 11);
   const double lambda = 0.7;
   m.forward(b.tok.data(), b.tgt.data(), b.seg.data(), b.B, b.T, lambda);
   m.backward();
@@ -81,7 +81,7 @@ TEST(LlamaGradCheck, PetDoesNotMixDocuments) {
   LlamaConfig cfg = llama_preset("micro");
   LlamaCpu<double> m(cfg);
   perturb_init(m, 5);
-  Batch b = micro_batch(1, cfg.ctx, 2);
+  TokenBatch b = micro_batch(1, cfg.ctx, 2);
   for (int i = 0; i < cfg.ctx; ++i) b.seg[i] = i;
   const LossParts a = m.forward(b.tok.data(), b.tgt.data(), b.seg.data(), 1, cfg.ctx, 1.0);
   EXPECT_EQ(a.pet_triples, 0u);

@@ -84,12 +84,7 @@ TEST(TrainData, DocumentsSplitAndSegments) {
 
 TEST(TrainCheckpoint, ResumeContinuesBitForBit) {
   const SplitCorpus s = split_train_val(generated_text(600, 2), DocSplit::line);
-  TrainOptions opt;
-  opt.batch = 4;
-  opt.steps = 10;
-  opt.warmup = 3;
-  opt.lr = 3e-3;
-  opt.gate_init_std = 0.05;
+  const TrainOptions opt = train_test::short_run_options(10, 3);
   LlamaConfig cfg = ci_config();
   cfg.gate_stack = 2;
   Trainer a(cfg, opt);

@@ -35,15 +35,7 @@ std::string sample_text(std::size_t lines, std::uint64_t seed) {
 
 LlamaConfig small_config() { return train_test::two_layer_config(2); }
 
-TrainOptions small_options() {
-  TrainOptions opt;
-  opt.batch = 4;
-  opt.steps = 6;
-  opt.warmup = 2;
-  opt.lr = 3e-3;
-  opt.gate_init_std = 0.05;
-  return opt;
-}
+TrainOptions small_options() { return train_test::short_run_options(6, 2); }
 
 std::string temp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("so8t_test_cuda_trainer_" + name)).string();

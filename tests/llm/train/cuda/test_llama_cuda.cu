@@ -1,4 +1,4 @@
-// so8t::llm::LlamaCuda (kernels/so8t/kernels/llama_cuda.cuh) against LlamaCpu<double>: loss parts and every
+// so8t::llm::LlamaCuda (so8t/llm/train/llama_cuda.cuh) against LlamaCpu<double>: loss parts and every
 // parameter group's gradient on configs with GQA, no / one / two gate stacks and PET with a document boundary;
 // clipping and AdamW against the host versions. The argument checks run without a GPU.
 #include <gtest/gtest.h>
@@ -133,14 +133,7 @@ TEST_P(LlamaCudaVsCpu, ShortWindowWithoutSegmentsMatches) {
 TEST_P(LlamaCudaVsCpu, WiderRowsThanOneThreadBlockMatch) {
   SO8T_SKIP_WITHOUT_GPU();
   // rows longer than the 128 threads of the row kernels (T = 160 attention rows, d = 136 norm rows)
-  LlamaConfig cfg;
-  cfg.dim = 136;
-  cfg.n_layers = 1;
-  cfg.n_heads = 4;
-  cfg.n_kv_heads = 2;
-  cfg.ffn = 72;
-  cfg.ctx = 160;
-  cfg.gate_stack = GetParam();
+  const LlamaConfig cfg = train_test::llama_config(136, 1, 4, 2, 72, 160, GetParam());
   compare_with_cpu(cfg, make_batch(2, 160, 13), true, 0.5, 3.0);
 }
 

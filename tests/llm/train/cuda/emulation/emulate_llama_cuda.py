@@ -1,4 +1,4 @@
-# Emulation of so8t::llm::LlamaCuda (kernels/so8t/kernels/llama_cuda.cuh, llama_kernels.cuh) on the CPU, for
+# Emulation of so8t::llm::LlamaCuda (so8t/llm/train/llama_cuda.cuh, llama_kernels.cuh) on the CPU, for
 # checking the index math and the cuBLAS arguments without a GPU: every cuBLAS call is evaluated with cuBLAS's
 # column-major semantics (op, m, n, k, ld, batch strides) on flat buffers, every kernel with its own index
 # expressions (grid-stride element kernels, per-row kernels, the dgain chunking), the SO(8) block functions and

@@ -11,7 +11,9 @@
 // With quantize_activations the matrix products quantize each activation row to the weight's vec_dot type
 // (q8_0 for q8_0/q4_0, q8_K for the K-quants) and multiply block by block, as llama.cpp's CPU backend
 // does; q4_1/q5_0/q5_1 (no so8t vec_dot) use dequantized weights with the activations round-tripped
-// through q8_0. Plain float math (no bit-exactness target), single thread, valid without -ffast-math.
+// through q8_0. Without it, q8_0/q4_K weights go through so8t::gemm::qgemm (rows dequantized on the fly, no
+// fp32 copy of the model) and other types through a cached dequantized copy. Plain float math (no
+// bit-exactness target), single thread, valid without -ffast-math.
 #pragma once
 
 #include <Eigen/Core>
@@ -29,6 +31,7 @@
 #include "so8t/base/errors.hpp"
 #include "so8t/gemm/cpu_features.hpp"
 #include "so8t/gemm/fp32_gemm.hpp"
+#include "so8t/gemm/qgemm.hpp"
 #include "so8t/base/half.hpp"
 #include "so8t/llm/model/gguf_model.hpp"
 #include "so8t/quant/dot.hpp"
@@ -162,9 +165,9 @@ inline bool has_vec_dot(quant::Type t) {
 }  // namespace detail
 
 /// The built-in CPU backend: fp32 weights through AVX2 dots (Eigen without AVX2), quantized weights
-/// through vec_dot on quantized activations (InferOptions::quantize_activations) or through a dequantized
-/// fp32 copy, made once per weight and kept (keyed by the weight's data pointer: use one CpuLinear per
-/// loaded model).
+/// through vec_dot on quantized activations (InferOptions::quantize_activations); with f32 activations,
+/// q8_0/q4_K through qgemm's on-the-fly row dequantization and other types through a dequantized fp32 copy,
+/// made once per weight and kept (keyed by the weight's data pointer: use one CpuLinear per loaded model).
 class CpuLinear : public LinearBackend {
  public:
   explicit CpuLinear(bool quantize_activations = true, bool allow_simd = true)
@@ -198,6 +201,14 @@ class CpuLinear : public LinearBackend {
         }
       }
       return;
+    }
+    if (!quantize_ && (w.type == quant::Type::q8_0 || w.type == quant::Type::q4_k)) {
+      // Never the dequantize-then-GEMM branch: each row's sums then do not depend on m (incremental ==
+      // one-shot) and no fp32 copy of the weight is kept.
+      gemm::QgemmOptions qo;
+      qo.crossover_m = INT64_MAX;
+      qo.allow_simd = simd_;
+      return gemm::qgemm(w.type, w.data, N, K, x, m, y, qo);
     }
     // Dequantized fp32 copy of the weight (cached by data pointer).
     std::vector<float>& wf = dequant_[w.data];

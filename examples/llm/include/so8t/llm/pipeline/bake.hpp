@@ -1,4 +1,4 @@
-// so8t/model/bake.hpp: fold the SO(8) gates of a training checkpoint into attn_output.weight.
+// so8t/llm/pipeline/bake.hpp: fold the SO(8) gates of a training checkpoint into attn_output.weight.
 //
 // LlamaCpu::layer_forward applies the gate to the attention output ao (row vectors, [N, dim]) block by block
 // as go = ao R^T, i.e. in column-vector form go = blockdiag(R) ao, and then x += go Wo^T = (Wo R ao)^T. So the

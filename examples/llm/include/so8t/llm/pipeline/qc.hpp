@@ -1,8 +1,8 @@
-// so8t/model/model_qc.hpp: quality control of one model against another on held-out text (so8t_infer qc):
+// so8t/llm/pipeline/qc.hpp: quality control of one model against another on held-out text (so8t_infer qc):
 // perplexity of each, logit comparison, calibration before and after temperature scaling, long-text
 // stability; JSON, Markdown and SVG reports.
 //
-// Definitions (../shared/specs/calibration-pet-pipeline.md; metric code in so8t/calib/):
+// Definitions (docs/calibration-pet-pipeline.md; metric code in so8t/calib/):
 // - Perplexity: llama-perplexity's procedure (perplexity.hpp) with n_ctx = the model's context, so the number
 //   is comparable with llama.cpp's on the same file and text.
 // - Logit comparison and calibration use "windows": consecutive n_ctx-token windows of the text, each

@@ -1,4 +1,4 @@
-// so8t/model/quantize_model.hpp: llama-quantize for f32 / f16 llama GGUF files (the core of so8t_quantize).
+// so8t/llm/pipeline/quantize.hpp: llama-quantize for f32 / f16 llama GGUF files (the core of so8t_quantize).
 //
 // quantize_gguf(in, out, "q4_k_m" | "q8_0" | "q6_k" | ..., temperature):
 //  - copies every metadata pair of `in` in its order (tokenizer included), with general.file_type set to
@@ -15,7 +15,7 @@
 // (gguf::Writer: temp file + rename on success), so an error leaves no output file.
 //
 // llama_ftype values (llama.h): ALL_F32 0, MOSTLY_F16 1, Q4_0 2, Q4_1 3, Q8_0 7, Q5_0 8, Q5_1 9, Q4_K_S 14,
-// Q4_K_M 15, Q5_K_S 16, Q5_K_M 17, Q6_K 18, BF16 32 (also ../shared/specs/ggml-quant-and-gguf.md §7).
+// Q4_K_M 15, Q5_K_S 16, Q5_K_M 17, Q6_K 18, BF16 32 (also docs/ggml-quant-and-gguf.md).
 #pragma once
 
 #include <array>

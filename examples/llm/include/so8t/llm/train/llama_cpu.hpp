@@ -277,10 +277,22 @@ class LlamaCpu {
     }
   }
 
+  /// Head h's query and its KV group g's key and value, T x head_dim views into batch row b of layer l.
+  struct HeadQkv {
+    CSMap q, k, v;
+    int g;
+  };
+  HeadQkv head_qkv(int l, int b, int h) const {
+    const int d = cfg_.dim, kv = cfg_.kv_dim(), hd = cfg_.head_dim(), T = T_, g = h / (cfg_.n_heads / cfg_.n_kv_heads);
+    return {CSMap(&q_[l][std::size_t(b) * T * d + h * hd], T, hd, Eigen::OuterStride<>(d)),
+            CSMap(&k_[l][std::size_t(b) * T * kv + g * hd], T, hd, Eigen::OuterStride<>(kv)),
+            CSMap(&v_[l][std::size_t(b) * T * kv + g * hd], T, hd, Eigen::OuterStride<>(kv)), g};
+  }
+
   void layer_forward(int l) {
     const LayerOffsets& o = layout_.layers[l];
     const int N = B_ * T_, d = cfg_.dim, kv = cfg_.kv_dim(), f = cfg_.ffn, H = cfg_.n_heads, hd = cfg_.head_dim(),
-              T = T_, group = cfg_.n_heads / cfg_.n_kv_heads;
+              T = T_;
     const S* P = params.data();
     const S* x = x_[l].data();
     rmsnorm_forward(x, P + o.attn_norm, xn1_[l].data(), rstd1_[l].data(), N);
@@ -293,10 +305,7 @@ class LlamaCpu {
     const S scale = S(1) / std::sqrt(S(hd));
     for (int b = 0; b < B_; ++b)
       for (int h = 0; h < H; ++h) {
-        const int g = h / group;
-        CSMap Q(&q_[l][std::size_t(b) * T * d + h * hd], T, hd, Eigen::OuterStride<>(d));
-        CSMap K(&k_[l][std::size_t(b) * T * kv + g * hd], T, hd, Eigen::OuterStride<>(kv));
-        CSMap Vm(&v_[l][std::size_t(b) * T * kv + g * hd], T, hd, Eigen::OuterStride<>(kv));
+        const auto [Q, K, Vm, g] = head_qkv(l, b, h);
         MMap A(&att_[l][(std::size_t(b) * H + h) * T * T], T, T);
         A.noalias() = (Q * K.transpose()) * scale;
         for (int i = 0; i < T; ++i) {
@@ -352,7 +361,7 @@ class LlamaCpu {
   void layer_backward(int l) {
     const LayerOffsets& o = layout_.layers[l];
     const int N = B_ * T_, d = cfg_.dim, kv = cfg_.kv_dim(), f = cfg_.ffn, H = cfg_.n_heads, hd = cfg_.head_dim(),
-              T = T_, group = cfg_.n_heads / cfg_.n_kv_heads;
+              T = T_;
     const S* P = params.data();
     S* G = grads.data();
     CMap dX(dx_.data(), N, d);
@@ -405,10 +414,7 @@ class LlamaCpu {
     const S scale = S(1) / std::sqrt(S(hd));
     for (int b = 0; b < B_; ++b)
       for (int h = 0; h < H; ++h) {
-        const int g = h / group;
-        CSMap Q(&q_[l][std::size_t(b) * T * d + h * hd], T, hd, Eigen::OuterStride<>(d));
-        CSMap K(&k_[l][std::size_t(b) * T * kv + g * hd], T, hd, Eigen::OuterStride<>(kv));
-        CSMap Vm(&v_[l][std::size_t(b) * T * kv + g * hd], T, hd, Eigen::OuterStride<>(kv));
+        const auto [Q, K, Vm, g] = head_qkv(l, b, h);
         CMap A(&att_[l][(std::size_t(b) * H + h) * T * T], T, T);
         CSMap dO(&dao_[std::size_t(b) * T * d + h * hd], T, hd, Eigen::OuterStride<>(d));
         MSMap dQ(&dq_[std::size_t(b) * T * d + h * hd], T, hd, Eigen::OuterStride<>(d));

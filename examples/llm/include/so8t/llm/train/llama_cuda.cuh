@@ -1,5 +1,5 @@
 // so8t/llm/train/llama_cuda.cuh: so8t::llm::LlamaCuda, the gated tiny llama's forward and backward on one GPU
-// (issue 6), mirroring so8t::llm::LlamaCpu<float> (so8t/llm/train/llama_cpu.hpp): same flat parameter
+//, mirroring so8t::llm::LlamaCpu<float> (so8t/llm/train/llama_cpu.hpp): same flat parameter
 // layout (llama_layout), same formulas, the same loss assembly (assemble_loss, so8t/llm/train/loss.hpp).
 // The training loop over it is so8t::llm::CudaTrainer (so8t/llm/train/cuda_engine.cuh).
 //
@@ -364,13 +364,24 @@ class LlamaCuda {
   const float* rotation(int l) const { return cfg_.gate_stack == 1 ? Rsafe_[l].get() : R_[l].get(); }
   const float* gate_out(int l) const { return cfg_.gate_stack > 0 ? go_[l].get() : ao_[l].get(); }
 
+  /// The sizes one layer's kernels use: N = n = B*T rows, widths d / kv / f, H heads of hd, KV groups of
+  /// `group` heads, TT = T*T scores per head and HTT per batch row.
+  struct LayerDims {
+    std::size_t N;
+    int n, d, kv, f, H, hd, T, group;
+    long long TT, HTT;
+  };
+  LayerDims dims() const {
+    const std::size_t N = std::size_t(B_) * T_;
+    const long long TT = (long long)T_ * T_;
+    return {N, int(N), cfg_.dim, cfg_.kv_dim(), cfg_.ffn, cfg_.n_heads, cfg_.head_dim(), T_,
+            cfg_.n_heads / cfg_.n_kv_heads, TT, cfg_.n_heads * TT};
+  }
+
   void layer_forward(int l) {
     using namespace so8t::llm::cuda;
     const LayerOffsets& o = layout_.layers[l];
-    const std::size_t N = std::size_t(B_) * T_;
-    const int n = int(N), d = cfg_.dim, kv = cfg_.kv_dim(), f = cfg_.ffn, H = cfg_.n_heads, hd = cfg_.head_dim(),
-              T = T_, group = cfg_.n_heads / cfg_.n_kv_heads;
-    const long long TT = (long long)T * T, HTT = (long long)H * TT;
+    const auto [N, n, d, kv, f, H, hd, T, group, TT, HTT] = dims();
     rmsnorm_fwd_kernel<><<<unsigned(N), kRowThreads>>>(x_[l].get(), P(o.attn_norm), xn1_[l].get(), rstd1_[l].get(), d,
                                                      float(cfg_.norm_eps));
     launched();
@@ -399,7 +410,7 @@ class LlamaCuda {
         ::so8t::cuda::block_exp(P(o.gate_cmd), nb, Rcmd_[l].get());
         ::so8t::cuda::block_compose(Rcmd_[l].get(), Rsafe_[l].get(), nb, R_[l].get());
       }
-      gate_fwd_kernel<><<<ew_grid(N * d), kEwThreads>>>(ao_[l].get(), rotation(l), go_[l].get(), N, d);
+      gate_apply_kernel<false><<<ew_grid(N * d), kEwThreads>>>(ao_[l].get(), rotation(l), go_[l].get(), N, d);
       launched();
     }
     SO8T_CUDA_CHECK(cudaMemcpyAsync(xmid_[l].get(), x_[l].get(), N * d * sizeof(float), cudaMemcpyDeviceToDevice));
@@ -420,10 +431,7 @@ class LlamaCuda {
   void layer_backward(int l) {
     using namespace so8t::llm::cuda;
     const LayerOffsets& o = layout_.layers[l];
-    const std::size_t N = std::size_t(B_) * T_;
-    const int n = int(N), d = cfg_.dim, kv = cfg_.kv_dim(), f = cfg_.ffn, H = cfg_.n_heads, hd = cfg_.head_dim(),
-              T = T_, group = cfg_.n_heads / cfg_.n_kv_heads;
-    const long long TT = (long long)T * T, HTT = (long long)H * TT;
+    const auto [N, n, d, kv, f, H, hd, T, group, TT, HTT] = dims();
     float* dX = dx_.get();
     // ffn: x_out = x_mid + hg W2^T
     gemm(true, false, d, f, n, 1.f, dX, d, hg_[l].get(), f, 1.f, G(o.w2), f);
@@ -447,7 +455,7 @@ class LlamaCuda {
       const std::size_t nb = std::size_t(cfg_.gate_blocks());
       gate_bwd_dR_kernel<><<<unsigned(nb * 64), kRowThreads>>>(dgo_.get(), ao_[l].get(), dR_.get(), N, d);
       launched();
-      gate_bwd_dx_kernel<><<<ew_grid(N * d), kEwThreads>>>(dgo_.get(), rotation(l), dao_.get(), N, d);
+      gate_apply_kernel<true><<<ew_grid(N * d), kEwThreads>>>(dgo_.get(), rotation(l), dao_.get(), N, d);
       launched();
       if (cfg_.gate_stack == 2) {
         compose_vjp_kernel<><<<::so8t::cuda::grid_for(nb, 64), 64>>>(Rcmd_[l].get(), Rsafe_[l].get(), dR_.get(), nb,

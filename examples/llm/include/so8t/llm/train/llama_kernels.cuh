@@ -1,6 +1,6 @@
 // so8t/llm/train/llama_kernels.cuh (namespace so8t::llm::cuda): the non-GEMM kernels of the tiny gated
 // llama's CUDA training path
-// (issue 6): RMSNorm, RoPE, causal softmax, SwiGLU, SO(8) gate application, embedding, cross-entropy,
+//: RMSNorm, RoPE, causal softmax, SwiGLU, SO(8) gate application, embedding, cross-entropy,
 // gradient norm and AdamW, forward and backward. The matrix products are cuBLAS calls in llama_cuda.cuh.
 //
 // Every kernel mirrors a loop of so8t/llm/train/llama_cpu.hpp (same formulas, same evaluation order per
@@ -213,32 +213,20 @@ __global__ void swiglu_bwd_kernel(const float* __restrict__ h1, const float* __r
 
 // ---- SO(8) gate: y[n, 8b + r] = sum_c R[b, r, c] x[n, 8b + c] ----
 
-template <int kUnused = 0>
-__global__ void gate_fwd_kernel(const float* __restrict__ x, const float* __restrict__ R,
-                                float* __restrict__ y, std::size_t N, int d) {
-  SO8T_GRID_STRIDE(k, N * d) {
-    const std::size_t n = k / d;
-    const int col = int(k % d), blk = col / 8, r = col % 8;
-    const float* xr = x + n * d + blk * 8;
-    const float* Rr = R + blk * 64 + r * 8;
-    float s = 0.f;
-    for (int c = 0; c < 8; ++c) s += Rr[c] * xr[c];
-    y[k] = s;
-  }
-}
-
+/// y[n, 8b + i] = sum_j M[b, i, j] x[n, 8b + j] with M = R (the forward) or, kTranspose, M = R^T: the backward
 /// dx[n, 8b + c] = sum_r dy[n, 8b + r] R[b, r, c].
-template <int kUnused = 0>
-__global__ void gate_bwd_dx_kernel(const float* __restrict__ dy, const float* __restrict__ R,
-                                   float* __restrict__ dx, std::size_t N, int d) {
+template <bool kTranspose>
+__global__ void gate_apply_kernel(const float* __restrict__ x, const float* __restrict__ R, float* __restrict__ y,
+                                  std::size_t N, int d) {
+  constexpr int kStep = kTranspose ? 8 : 1;  // stride along row i of M inside R's row-major 8x8 block
   SO8T_GRID_STRIDE(k, N * d) {
     const std::size_t n = k / d;
-    const int col = int(k % d), blk = col / 8, c = col % 8;
-    const float* dyr = dy + n * d + blk * 8;
-    const float* Rc = R + blk * 64 + c;
+    const int col = int(k % d), blk = col / 8, i = col % 8;
+    const float* xr = x + n * d + blk * 8;
+    const float* Mi = R + blk * 64 + (kTranspose ? i : i * 8);
     float s = 0.f;
-    for (int r = 0; r < 8; ++r) s += dyr[r] * Rc[r * 8];
-    dx[k] = s;
+    for (int j = 0; j < 8; ++j) s += Mi[j * kStep] * xr[j];
+    y[k] = s;
   }
 }
 
