@@ -32,67 +32,59 @@ namespace detail {
 constexpr int kWarpsPerBlock = 4;
 
 // Per-format lane work: each lane accumulates its share of one weight row against all M activation rows.
-struct Q8_0Lanes {
-  using Block = so8t::quant::BlockQ8_0;
-  static constexpr int kValues = 32;
-  template <int M>
-  __device__ static void accumulate(const Block* __restrict__ wr, int nb, const float* __restrict__ x, int k, int lane,
-                                    float (&acc)[M]) {
-    // lane handles 4 consecutive values of a block: 8 lanes per block, 4 blocks per warp step.
-    for (int b = lane >> 3; b < nb; b += 4) {
-      const float d = so8t::quant::detail::from_fp16(wr[b].d);
-      const int j0 = (lane & 7) * 4;
-      float wv[4];
-      for (int t = 0; t < 4; ++t) wv[t] = d * static_cast<float>(wr[b].qs[j0 + t]);
-      for (int i = 0; i < M; ++i) {
-        const float* xr = x + static_cast<long long>(i) * k + 32 * b + j0;
-        for (int t = 0; t < 4; ++t) acc[i] = fmaf(wv[t], xr[t], acc[i]);
-      }
+template <int M>
+__device__ inline void accumulate_lanes(const so8t::quant::BlockQ8_0* __restrict__ wr, int nb,
+                                        const float* __restrict__ x, int k, int lane, float (&acc)[M]) {
+  // lane handles 4 consecutive values of a block: 8 lanes per block, 4 blocks per warp step.
+  for (int b = lane >> 3; b < nb; b += 4) {
+    const float d = so8t::quant::detail::from_fp16(wr[b].d);
+    const int j0 = (lane & 7) * 4;
+    float wv[4];
+    for (int t = 0; t < 4; ++t) wv[t] = d * static_cast<float>(wr[b].qs[j0 + t]);
+    for (int i = 0; i < M; ++i) {
+      const float* xr = x + static_cast<long long>(i) * k + 32 * b + j0;
+      for (int t = 0; t < 4; ++t) acc[i] = fmaf(wv[t], xr[t], acc[i]);
     }
   }
-};
+}
 
-struct Q4KLanes {
-  using Block = so8t::quant::BlockQ4K;
-  static constexpr int kValues = 256;
-  template <int M>
-  __device__ static void accumulate(const Block* __restrict__ wr, int nb, const float* __restrict__ x, int k, int lane,
-                                    float (&acc)[M]) {
-    // lane owns 8 values of each super-block: chunk c = lane / 8 (64 values), bytes (lane % 8) * 4 .. + 3,
-    // low nibbles (sub-block 2c) and high nibbles (sub-block 2c + 1).
-    const int c = lane >> 3, l0 = (lane & 7) * 4;
-    for (int b = 0; b < nb; ++b) {
-      const Block& blk = wr[b];
-      const float d = so8t::quant::detail::from_fp16(blk.d), dmin = so8t::quant::detail::from_fp16(blk.dmin);
-      std::uint8_t sc, mn;
-      so8t::quant::detail::get_scale_min_k4(2 * c, blk.scales, sc, mn);
-      const float d1 = d * sc, m1 = dmin * mn;
-      so8t::quant::detail::get_scale_min_k4(2 * c + 1, blk.scales, sc, mn);
-      const float d2 = d * sc, m2 = dmin * mn;
-      float lo[4], hi[4];
-      for (int t = 0; t < 4; ++t) {
-        const std::uint8_t q = blk.qs[32 * c + l0 + t];
-        lo[t] = d1 * static_cast<float>(q & 0xF) - m1;
-        hi[t] = d2 * static_cast<float>(q >> 4) - m2;
-      }
-      for (int i = 0; i < M; ++i) {
-        const float* xr = x + static_cast<long long>(i) * k + 256 * b + 64 * c + l0;
-        for (int t = 0; t < 4; ++t) acc[i] = fmaf(lo[t], xr[t], fmaf(hi[t], xr[32 + t], acc[i]));
-      }
+template <int M>
+__device__ inline void accumulate_lanes(const so8t::quant::BlockQ4K* __restrict__ wr, int nb,
+                                        const float* __restrict__ x, int k, int lane, float (&acc)[M]) {
+  // lane owns 8 values of each super-block: chunk c = lane / 8 (64 values), bytes (lane % 8) * 4 .. + 3,
+  // low nibbles (sub-block 2c) and high nibbles (sub-block 2c + 1).
+  const int c = lane >> 3, l0 = (lane & 7) * 4;
+  for (int b = 0; b < nb; ++b) {
+    const so8t::quant::BlockQ4K& blk = wr[b];
+    const float d = so8t::quant::detail::from_fp16(blk.d), dmin = so8t::quant::detail::from_fp16(blk.dmin);
+    std::uint8_t sc, mn;
+    so8t::quant::detail::get_scale_min_k4(2 * c, blk.scales, sc, mn);
+    const float d1 = d * sc, m1 = dmin * mn;
+    so8t::quant::detail::get_scale_min_k4(2 * c + 1, blk.scales, sc, mn);
+    const float d2 = d * sc, m2 = dmin * mn;
+    float lo[4], hi[4];
+    for (int t = 0; t < 4; ++t) {
+      const std::uint8_t q = blk.qs[32 * c + l0 + t];
+      lo[t] = d1 * static_cast<float>(q & 0xF) - m1;
+      hi[t] = d2 * static_cast<float>(q >> 4) - m2;
+    }
+    for (int i = 0; i < M; ++i) {
+      const float* xr = x + static_cast<long long>(i) * k + 256 * b + 64 * c + l0;
+      for (int t = 0; t < 4; ++t) acc[i] = fmaf(lo[t], xr[t], fmaf(hi[t], xr[32 + t], acc[i]));
     }
   }
-};
+}
 
 // One warp per weight row: the format's lane loop, then a shuffle reduction per activation row.
-template <int M, class Lanes>
-__global__ void qgemv_kernel(const typename Lanes::Block* __restrict__ w, const float* __restrict__ x, int n, int k,
+template <int M, class Block, int kValues>
+__global__ void qgemv_kernel(const Block* __restrict__ w, const float* __restrict__ x, int n, int k,
                              float* __restrict__ y) {
   const int row = blockIdx.x * kWarpsPerBlock + (threadIdx.x >> 5), lane = threadIdx.x & 31;
   if (row >= n) return;
-  const int nb = k / Lanes::kValues;
+  const int nb = k / kValues;
   float acc[M];
   for (int i = 0; i < M; ++i) acc[i] = 0.0f;
-  Lanes::template accumulate<M>(w + static_cast<long long>(row) * nb, nb, x, k, lane, acc);
+  accumulate_lanes<M>(w + static_cast<long long>(row) * nb, nb, x, k, lane, acc);
   for (int i = 0; i < M; ++i) {
     const float v = warp_reduce_sum(acc[i]);
     if (lane == 0) y[static_cast<long long>(i) * n + row] = v;
@@ -103,10 +95,11 @@ template <int M>
 inline void qgemv_launch(so8t::quant::Type t, const void* w, const float* x, int n, int k, float* y, cudaStream_t s) {
   const unsigned grid = static_cast<unsigned>((n + kWarpsPerBlock - 1) / kWarpsPerBlock);
   if (t == so8t::quant::Type::q8_0)
-    qgemv_kernel<M, Q8_0Lanes>
-        <<<grid, 32 * kWarpsPerBlock, 0, s>>>(static_cast<const Q8_0Lanes::Block*>(w), x, n, k, y);
+    qgemv_kernel<M, so8t::quant::BlockQ8_0, 32>
+        <<<grid, 32 * kWarpsPerBlock, 0, s>>>(static_cast<const so8t::quant::BlockQ8_0*>(w), x, n, k, y);
   else
-    qgemv_kernel<M, Q4KLanes><<<grid, 32 * kWarpsPerBlock, 0, s>>>(static_cast<const Q4KLanes::Block*>(w), x, n, k, y);
+    qgemv_kernel<M, so8t::quant::BlockQ4K, 256>
+        <<<grid, 32 * kWarpsPerBlock, 0, s>>>(static_cast<const so8t::quant::BlockQ4K*>(w), x, n, k, y);
 }
 
 }  // namespace detail
