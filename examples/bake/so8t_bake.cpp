@@ -20,10 +20,11 @@
 // 1.7e-2, KL max 3.7e-5), and still catch a wrong fold (gates folded transposed: max |dz| ~ 9 in
 // tests/bake/test_bake_pipeline.cpp) or a corrupted tensor. --max-dz / --max-kl replace the two bounds.
 //
-// Output: the file is first written completely as OUT.unverified (gguf::Writer: temp file + rename), read
-// back and checked; only when every target holds is it renamed to OUT. On a QC miss or any error the
-// .unverified file is removed: no OUT is created (an existing OUT is left untouched), exit status 1 (2 for
-// a usage error). Errors follow so8t/llm/io/cli.hpp: one line on stderr, "so8t_bake: ..." (a usage error
+// Output: before any work, --out and the --report files are checked against the inputs (same device and
+// inode is refused) and for a writable folder. The file is first written completely under a unique working
+// name (OUT.tmp.XXXXXX, so8t/llm/io/file_guard.hpp), read back and checked; only when every target holds is
+// it renamed to OUT. On a QC miss, any error or SIGINT/SIGTERM the working file is removed: no OUT is created
+// (an existing OUT is left untouched), exit status 1 (2 for a usage error). Errors follow so8t/llm/io/cli.hpp: one line on stderr, "so8t_bake: ..." (a usage error
 // adds a hint line pointing at --help). The QC itself and its reports are so8t/llm/pipeline/bake_qc.hpp.
 #include <cerrno>
 #include <cstdio>
@@ -35,6 +36,7 @@
 #include <vector>
 
 #include "so8t/llm/io/cli.hpp"
+#include "so8t/llm/io/file_guard.hpp"
 #include "so8t/llm/io/text_data.hpp"
 #include "so8t/llm/model/checkpoint.hpp"
 #include "so8t/llm/model/gguf_writer.hpp"
@@ -76,28 +78,13 @@ void add_options(CLI::App& app, Args& a) {
       ->type_name("X");
 }
 
-/// OUT.unverified: removed when the bake fails (any exception, or a QC miss), renamed to OUT when it passes.
-class PendingFile {
- public:
-  explicit PendingFile(std::string path) : path_(std::move(path)) {}
-  PendingFile(const PendingFile&) = delete;
-  PendingFile& operator=(const PendingFile&) = delete;
-  ~PendingFile() {
-    if (!path_.empty()) std::remove(path_.c_str());
-  }
-  const std::string& path() const { return path_; }
-  void rename_to(const std::string& to) {
-    if (std::rename(path_.c_str(), to.c_str()) != 0)
-      throw std::runtime_error("cannot rename '" + path_ + "' to '" + to + "': " + std::strerror(errno));
-    path_.clear();
-  }
-
- private:
-  std::string path_;
-};
-
 int bake_main(const Args& a) {
-  if (a.out == a.in) throw cli::UsageError("--out must differ from --in");
+  const std::vector<io::NamedPath> outputs = {{"--out", a.out},
+                                              {"--report", a.report.empty() ? "" : a.report + ".json"},
+                                              {"--report", a.report.empty() ? "" : a.report + ".md"}};
+  io::check_distinct({{"--in", a.in}, {"--data", a.data == "kjv" ? "" : a.data}}, outputs);
+  for (const auto& o : outputs) io::check_writable(o.option, o.path);  // before the work, not after QC
+  io::report_stale_temps("so8t_bake", a.out);
   const so8t::quant::Type mtype = a.type == "f16" ? so8t::quant::Type::f16 : so8t::quant::Type::f32;
 
   Checkpoint ck;
@@ -118,7 +105,7 @@ int bake_main(const Args& a) {
   const std::size_t windows = std::size_t((a.qc_tokens + cfg.ctx - 1) / cfg.ctx);
   const std::vector<Batch> batches = eval_batches(split.val, 8, cfg.ctx, windows);
 
-  PendingFile pending(a.out + ".unverified");
+  io::TempPath pending(a.out);  // a unique working name; renamed onto --out only after QC passes
   const std::string name = a.name.empty() ? "so8t tiny llama, SO(8) gates baked (" + a.type + ")" : a.name;
   write_llama_gguf(pending.path(), cfg, baked.data(), mtype, name, a.in);
   const LlamaGguf back = read_llama_gguf(pending.path());
@@ -138,7 +125,7 @@ int bake_main(const Args& a) {
   std::fputs(summary_text(r).c_str(), stdout);
   if (!a.report.empty()) write_bake_reports(r, a.report);
   if (!r.pass()) throw std::runtime_error("QC failed, " + missed_targets(r.targets) + "; no output written");
-  pending.rename_to(a.out);
+  pending.commit();
   std::printf("wrote %s\n", a.out.c_str());
   return 0;
 }

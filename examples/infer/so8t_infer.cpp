@@ -17,6 +17,7 @@
 
 #include "infer_backend.hpp"
 #include "so8t/llm/io/cli.hpp"
+#include "so8t/llm/io/file_guard.hpp"
 #include "so8t/llm/io/text_data.hpp"
 #include "so8t/llm/model/gguf_model.hpp"
 #include "so8t/llm/infer/int8_backend.hpp"
@@ -126,6 +127,14 @@ void check(Args& a) {
   if (a.mode == "qc" && (a.model_b.empty() || a.text.empty() || a.report.empty()))
     throw UsageError("qc needs --model-b, --text and --report");
   if (a.mode == "perplexity" && a.text.empty()) throw UsageError("perplexity needs --text");
+  // Outputs never replace an input (or each other), and are checked writable before any work.
+  const std::string text_file = a.text == "kjv" ? "" : a.text;
+  std::vector<llm::io::NamedPath> outputs = {{"--json", a.json}};
+  if (!a.report.empty())
+    for (const char* ext : {".json", ".md", ".reliability_a.svg", ".reliability_b.svg", ".entropy.svg", ".max_logit.svg"})
+      outputs.push_back({"--report", a.report + ext});
+  llm::io::check_distinct({{"--model", a.model}, {"--model-b", a.model_b}, {"--text", text_file}}, outputs);
+  for (const auto& o : outputs) llm::io::check_writable(o.option, o.path);
   if (!a.gpu_mem.empty() && !a.int8 && !a.int8_b) throw UsageError("--gpu-mem applies to --int8 / --int8-b");
   if (a.int8_b && a.mode != "qc") throw UsageError("--int8-b applies to qc");
   if (!a.cpu_mem.empty()) a.cpu_bytes = llm::cli::byte_size(a.cpu_mem, "--cpu-mem");

@@ -8,7 +8,7 @@
 // see so8t/llm/pipeline/quantize.hpp), streams one tensor at a time, and with --temperature T stores
 // so8t.calibration.temperature (f32). --calibrate fits T on held-out text instead (model/data.hpp
 // load_held_out_text; the LAST N tokens of it, default 8192, so that qc, which reads from the start, evaluates
-// on other text): the quantized model is written to OUT.uncalibrated, run with so8t's CPU inference over
+// on other text): the quantized model is written to a unique working file (OUT.tmp.XXXXXX), run with so8t's CPU inference over
 // context-sized windows, T minimises the NLL of softmax(z / T) (calib/temperature.hpp), and the output is
 // written again with T stored; the intermediate file is removed. Prints a per-tensor table and the totals. The output appears only when
 // complete (temp file + rename); every error is one line on stderr ("so8t_quantize: ...", so8t/llm/io/cli.hpp)
@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "so8t/llm/io/cli.hpp"
+#include "so8t/llm/io/file_guard.hpp"
 #include "so8t/llm/io/text_data.hpp"
 #include "so8t/llm/model/gguf_model.hpp"
 #include "so8t/llm/infer/llama_infer.hpp"
@@ -46,11 +47,8 @@ int quantize(const std::string& in, const std::string& out, const std::string& t
   std::string fit_line;
   if (!calibrate.empty()) {
     const std::string text = so8t::llm::load_held_out_text(calibrate);  // before any file is written
-    const std::string tmp = out + ".uncalibrated";
-    struct Remove {
-      std::string path;
-      ~Remove() { std::remove(path.c_str()); }
-    } remove_tmp{tmp};
+    const so8t::llm::io::TempPath uncalibrated(out);  // unique name, removed on return, error or signal
+    const std::string& tmp = uncalibrated.path();
     so8t::llm::quantize_gguf(in, tmp, type, std::nullopt);
     const so8t::llm::LlamaModel m = so8t::llm::LlamaModel::open(tmp);
     std::vector<std::int32_t> tokens = so8t::llm::SpmTokenizer(m.vocab()).encode(text, m.vocab().add_bos);
@@ -107,7 +105,10 @@ int main(int argc, char** argv) {
   return cli::run("so8t_quantize", [&] {
     std::optional<float> temperature;
     if (temperature_opt->count() > 0) temperature = float(temperature_arg);
-    if (in == out) throw UsageError("--out must differ from --in");
+    namespace io = so8t::llm::io;
+    io::check_distinct({{"--in", in}, {"--calibrate", calibrate == "kjv" ? "" : calibrate}}, {{"--out", out}});
+    io::check_writable("--out", out);
+    io::report_stale_temps("so8t_quantize", out);
     try {
       so8t::llm::parse_quant_target(type);
     } catch (const std::exception& e) {

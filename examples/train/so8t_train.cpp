@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   const int rc = parse_args(argc, argv, a, false);
   if (rc >= 0) return rc;
   return cli::run("so8t_train", [&] {
+    check_files(a);  // before any work
     try {
       const LlamaConfig cfg = make_config(a);
       const SplitCorpus split = load_split(a, "so8t_train");

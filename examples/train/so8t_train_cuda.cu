@@ -89,6 +89,7 @@ int main(int argc, char** argv) try {
     std::fprintf(stderr, "so8t_train_cuda: --device %s (cuda or cpu)\n", device.c_str());
     return 2;
   }
+  if (!a.bench) check_files(a);  // before any work
   const LlamaConfig cfg = make_config(a);
   if (a.bench) {
     if (device != "cuda" || !has_gpu) {

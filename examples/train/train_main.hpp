@@ -8,12 +8,17 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iterator>
 #include <fstream>
 #include <iostream>
 #include <string>
 
 #include "so8t/llm/io/cli.hpp"
+#include "so8t/llm/io/file_guard.hpp"
 #include "so8t/llm/train/trainer.hpp"
 
 namespace so8t_train {
@@ -48,13 +53,13 @@ inline int parse_args(int argc, char** argv, Args& a, bool cuda) {
       ->check(CLI::IsMember({"line", "blank", "none"}))->capture_default_str();
   app.add_option("--steps", opt.steps, "optimizer steps")->transform(cli::at_least<std::size_t>(0))->capture_default_str();
   app.add_option("--batch", opt.batch, "sequences per step")->transform(cli::at_least(1))->capture_default_str();
-  app.add_option("--lr", opt.lr, "peak learning rate")->transform(cli::number<double>())->capture_default_str();
+  app.add_option("--lr", opt.lr, "peak learning rate")->transform(cli::above(0.0, 1e6))->capture_default_str();
   CLI::Option* min_lr = app.add_option("--min-lr", opt.min_lr, "final learning rate (default lr/10)")
-      ->transform(cli::number<double>());
+      ->transform(cli::in_range(0.0, 1e6));
   app.add_option("--warmup", opt.warmup, "warm-up steps")->transform(cli::at_least<std::size_t>(0))->capture_default_str();
-  app.add_option("--clip", opt.clip, "gradient-norm clip")->transform(cli::number<double>())->capture_default_str();
+  app.add_option("--clip", opt.clip, "gradient-norm clip (0: off)")->transform(cli::in_range(0.0, 1e30))->capture_default_str();
   app.add_option("--weight-decay", opt.adamw.weight_decay, "AdamW weight decay")
-      ->transform(cli::number<double>())->capture_default_str();
+      ->transform(cli::in_range(0.0, 1e6))->capture_default_str();
   app.add_option("--gates", a.gates, "0, 1 (R_safe) or 2 (R_cmd after R_safe)")
       ->transform(cli::in_range(0, 2))->capture_default_str();
   app.add_option("--kv-heads", a.kv_heads, "grouped-query attention heads (0: the config's)")
@@ -76,7 +81,7 @@ inline int parse_args(int argc, char** argv, Args& a, bool cuda) {
   app.add_option("--eval-every", a.eval_every, "validation every N steps (0: only at the end)")
       ->transform(cli::at_least<std::size_t>(0))->capture_default_str();
   app.add_option("--eval-windows", a.eval_windows, "validation windows per evaluation")
-      ->transform(cli::at_least<std::size_t>(0))->capture_default_str();
+      ->transform(cli::at_least<std::size_t>(1))->capture_default_str();
   app.add_option("--out", a.out, "checkpoint, written at every eval and at the end")->capture_default_str();
   app.add_option("--resume", a.resume, "continue from a checkpoint");
   app.add_option("--log", a.log, "JSON-lines log")->capture_default_str();
@@ -100,7 +105,56 @@ inline int parse_args(int argc, char** argv, Args& a, bool cuda) {
     cli::detail::parse_number(parts[2], opt.pet_schedule.lambda_stabilize);
   }
   if (min_lr->count() == 0) opt.min_lr = opt.lr / 10;
+  if (opt.min_lr > opt.lr) {
+    std::fprintf(stderr, "%s: --min-lr %g is above --lr %g (see %s --help)\n", prog, opt.min_lr, opt.lr, prog);
+    return cli::kExitUsage;
+  }
   return -1;
+}
+
+/// Before any work: --out and --log never replace --data or each other (--out may be the --resume
+/// checkpoint: a resumed run continues it), and both can be written.
+inline void check_files(const Args& a) {
+  const std::string data = a.data == "kjv" ? "" : a.data;
+  io::check_distinct({{"--data", data}}, {{"--out", a.out}, {"--log", a.log}});
+  io::check_distinct({{"--resume", a.resume}}, {{"--log", a.log}});
+  io::check_writable("--out", a.out);
+  io::check_writable("--log", a.log);
+}
+
+/// Opens the JSON-lines log: truncated for a new run; for --resume, appended to after cutting a last line
+/// that a killed run left unfinished (everything after the last newline).
+inline std::ofstream open_log(const Args& a) {
+  if (!a.resume.empty()) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(a.log, ec);
+    if (!ec && size > 0) {
+      std::ifstream in(a.log, std::ios::binary);
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      const std::size_t keep = text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
+      if (keep < text.size()) std::filesystem::resize_file(a.log, keep, ec);
+      if (ec) throw so8t::gguf::IoError("--log '" + a.log + "': cannot cut its unfinished last line: " + ec.message(),
+                                  ec.value());
+    }
+  }
+  errno = 0;
+  std::ofstream jl(a.log, a.resume.empty() ? std::ios::trunc : std::ios::app);
+  if (!jl) {
+    const int e = errno;
+    throw so8t::gguf::IoError("--log '" + a.log + "': cannot open for writing: " + std::strerror(e ? e : EIO), e);
+  }
+  return jl;
+}
+
+/// Writes one whole JSON line (built first, written and flushed in one piece) and checks the stream.
+inline void log_line(std::ofstream& jl, const std::string& log, const std::ostringstream& line) {
+  const std::string s = line.str() + "\n";
+  jl.write(s.data(), std::streamsize(s.size()));
+  jl.flush();
+  if (!jl) {
+    const int e = errno;
+    throw so8t::gguf::IoError("--log '" + log + "': write failed: " + std::strerror(e ? e : EIO), e);
+  }
 }
 
 inline LlamaConfig make_config(const Args& a) {
@@ -132,10 +186,14 @@ int run_training(Tr& tr, const Args& a, const LlamaConfig& cfg, const SplitCorpu
   std::fprintf(stderr, "%s: config %s (d %d, layers %d, heads %d/%d, ffn %d, ctx %d, gates %d), %zu params, "
                "%zu steps x %d x %d tokens\n", prog, a.config.c_str(), cfg.dim, cfg.n_layers, cfg.n_heads,
                cfg.n_kv_heads, cfg.ffn, cfg.ctx, cfg.gate_stack, nparams, opt.steps, opt.batch, cfg.ctx);
-  std::ofstream jl(a.log, a.resume.empty() ? std::ios::trunc : std::ios::app);
-  jl << "{\"event\":\"start\",\"config\":\"" << a.config << "\",\"params\":" << nparams << ",\"step\":" << tr.step()
-     << ",\"train_bytes\":" << split.train.size() << ",\"val_bytes\":" << split.val.size()
-     << ",\"run\":" << opt.json() << "}\n";
+  std::ofstream jl = open_log(a);
+  {
+    std::ostringstream l;
+    l << "{\"event\":\"start\",\"config\":\"" << a.config << "\",\"params\":" << nparams << ",\"step\":" << tr.step()
+      << ",\"train_bytes\":" << split.train.size() << ",\"val_bytes\":" << split.val.size() << ",\"run\":" << opt.json()
+      << "}";
+    log_line(jl, a.log, l);
+  }
 
   const double tokens_per_step = double(opt.batch) * cfg.ctx;
   const auto t0 = std::chrono::steady_clock::now();
@@ -148,13 +206,22 @@ int run_training(Tr& tr, const Args& a, const LlamaConfig& cfg, const SplitCorpu
     const double es = std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();
     std::fprintf(stderr, "\nstep %zu: val loss %.4f nats/byte (%.2f bits/byte), eval %.1f s, elapsed %s\n", step,
                  last_val, last_val / std::log(2.0), es, fmt_time(elapsed()).c_str());
-    jl << "{\"event\":\"eval\",\"step\":" << step << ",\"val_loss\":" << last_val << ",\"elapsed_s\":" << elapsed()
-       << "}\n" << std::flush;
+    if (!std::isfinite(last_val))
+      throw so8t::NumericError("validation loss is " + std::to_string(last_val) + " at step " + std::to_string(step) +
+                               "; checkpoint not written");
+    std::ostringstream l;
+    l << "{\"event\":\"eval\",\"step\":" << step << ",\"val_loss\":" << last_val << ",\"elapsed_s\":" << elapsed()
+      << "}";
+    log_line(jl, a.log, l);
     tr.save(a.out);
   };
   if (tr.step() == 0) do_eval(0);
   while (tr.step() < opt.steps) {
     const StepReport r = tr.train_step(split.train);
+    if (!std::isfinite(r.loss.loss) || !std::isfinite(r.grad_norm))
+      throw so8t::NumericError("training loss " + std::to_string(r.loss.loss) + ", gradient norm " +
+                               std::to_string(r.grad_norm) + " at step " + std::to_string(r.step) +
+                               "; stopped (the last checkpoint is the previous evaluation's)");
     ema = ema < 0 ? r.loss.ce : 0.95 * ema + 0.05 * r.loss.ce;
     const double el = elapsed();
     const double done = double(r.step - first);
@@ -164,16 +231,20 @@ int run_training(Tr& tr, const Args& a, const LlamaConfig& cfg, const SplitCorpu
     std::fprintf(stderr, "\r[%s%s] %zu/%zu loss %.4f (ce %.4f pet %.3f x %.3f) %.0f tok/s ETA %s   ",
                  std::string(std::size_t(filled), '#').c_str(), std::string(std::size_t(width - filled), '.').c_str(),
                  r.step, opt.steps, ema, r.loss.ce, r.loss.pet, r.loss.lambda, tps, fmt_time(eta).c_str());
-    jl << "{\"event\":\"step\",\"step\":" << r.step << ",\"loss\":" << r.loss.loss << ",\"ce\":" << r.loss.ce
-       << ",\"pet\":" << r.loss.pet << ",\"lambda\":" << r.loss.lambda << ",\"lr\":" << r.lr
-       << ",\"grad_norm\":" << r.grad_norm << ",\"tok_per_s\":" << tps << ",\"elapsed_s\":" << el << "}\n";
+    std::ostringstream l;
+    l << "{\"event\":\"step\",\"step\":" << r.step << ",\"loss\":" << r.loss.loss << ",\"ce\":" << r.loss.ce
+      << ",\"pet\":" << r.loss.pet << ",\"lambda\":" << r.loss.lambda << ",\"lr\":" << r.lr
+      << ",\"grad_norm\":" << r.grad_norm << ",\"tok_per_s\":" << tps << ",\"elapsed_s\":" << el << "}";
+    log_line(jl, a.log, l);
     if (a.eval_every > 0 && r.step % a.eval_every == 0 && r.step < opt.steps) do_eval(r.step);
   }
   do_eval(tr.step());
   const double el = elapsed();
   std::printf("final: step %zu, val loss %.4f nats/byte, %.1f s, %.0f tokens/s, checkpoint %s\n", tr.step(), last_val,
               el, double(tr.step() - first) * tokens_per_step / std::max(el, 1e-9), a.out.c_str());
-  jl << "{\"event\":\"end\",\"step\":" << tr.step() << ",\"val_loss\":" << last_val << ",\"elapsed_s\":" << el << "}\n";
+  std::ostringstream l;
+  l << "{\"event\":\"end\",\"step\":" << tr.step() << ",\"val_loss\":" << last_val << ",\"elapsed_s\":" << el << "}";
+  log_line(jl, a.log, l);
   return 0;
 }
 

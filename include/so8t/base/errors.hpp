@@ -54,6 +54,13 @@ class SingularMatrix : public std::domain_error {
   using std::domain_error::domain_error;
 };
 
+/// A computation gave NaN or infinity where its result must be finite (a diverged training run, a
+/// non-finite perplexity); the message names where it first appeared.
+class NumericError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 /// A CUDA runtime or library call failed (kernels/so8t/base/cuda_check.cuh); code() is the cudaError_t
 /// or cublasStatus_t value.
 class CudaError : public std::runtime_error {

@@ -3,7 +3,8 @@
 // The temporary file lives in the destination's directory (rename is only atomic within one file system),
 // is fsync'ed before the rename, and is unlinked if the writer is destroyed without commit() (an exception,
 // a full disk, a killed producer). So the destination holds either its old content or the complete new file,
-// never half of one.
+// never half of one. The temporary name is registered (so8t/gguf/temp_registry.hpp) so that a program that
+// calls remove_temps_on_signal() also leaves none behind when it is interrupted.
 #pragma once
 
 #include <cerrno>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "so8t/gguf/error.hpp"
+#include "so8t/gguf/temp_registry.hpp"
 
 #if !(defined(__unix__) || defined(__APPLE__))
 #  error "so8t/gguf/atomic_file.hpp needs POSIX (mkstemp, fsync, rename)"
@@ -35,6 +37,7 @@ class AtomicFile {
     fd_ = ::mkstemp(name.data());
     if (fd_ < 0) throw IoError("gguf: cannot create a temporary file next to '" + destination_ + "': " + std::strerror(errno), errno);
     temp_path_ = name.data();
+    slot_ = register_temp(temp_path_);  // removed by remove_temps_on_signal()'s handler if the process is killed
     ::fchmod(fd_, 0644);  // mkstemp makes 0600; a model file is normally world-readable
     buffer_.reserve(buffer_bytes);
   }
@@ -72,6 +75,8 @@ class AtomicFile {
     if (::close(fd) != 0) fail("close");
     if (::rename(temp_path_.c_str(), destination_.c_str()) != 0) fail("rename");
     temp_path_.clear();
+    unregister_temp(slot_);
+    slot_ = -1;
   }
 
   /// Closes and removes the temporary file (no-op after commit).
@@ -80,6 +85,8 @@ class AtomicFile {
     fd_ = -1;
     if (!temp_path_.empty()) ::unlink(temp_path_.c_str());
     temp_path_.clear();
+    unregister_temp(slot_);
+    slot_ = -1;
   }
 
  private:
@@ -114,6 +121,7 @@ class AtomicFile {
   std::string destination_;
   std::string temp_path_;
   int fd_ = -1;
+  int slot_ = -1;
   std::uint64_t written_ = 0;
   std::vector<std::uint8_t> buffer_;
 };

@@ -63,4 +63,74 @@ expect_error "$bad/o11" "$bin/infer/so8t_infer" qc --model "$out/flow/model-f32.
 expect_error "$bad/o12.json" "$bin/infer/so8t_infer" perplexity --model "$out/flow/model-f32.gguf" --text "$bad/no-such.txt" \
   --json "$bad/o12.json"
 [[ $fails -eq 0 ]] || { echo "ci.sh: $fails bad-input checks failed"; exit 1; }
+
+echo "== output safety: an output never replaces an input; refused before any work, inputs untouched, no files left"
+safe=$out/safe
+mkdir -p "$safe"
+cp "$out/flow/checkpoint.gguf" "$safe/ck.gguf"
+cp "$out/flow/model-f32.gguf" "$safe/m.gguf"
+cp "$out/flow/checkpoint.gguf" "$safe/ck.gguf.unverified"
+cp "$out/flow/model-f32.gguf" "$safe/m.gguf.uncalibrated"
+for i in $(seq 400); do echo "Verse $i: in the beginning was the word, and the word was $((i * 7 % 13))."; done \
+  > "$safe/text.txt"
+snapshot() { (cd "$safe" && ls -A | LC_ALL=C sort && md5sum -- *) ; }
+expect_refused() {  # expect_refused command...: exit 1 or 2, one stderr line, the folder exactly as before
+  local before rc=0 lines
+  before=$(snapshot)
+  "$@" > "$bad/stdout" 2> "$bad/stderr" || rc=$?
+  lines=$(grep -c . "$bad/stderr" || true)
+  if [[ $rc -ne 1 && $rc -ne 2 ]] || [[ $lines -ne 1 ]]; then
+    echo "FAIL ($*): exit $rc, $lines stderr lines:"; cat "$bad/stderr"; fails=$((fails + 1)); return
+  fi
+  if [[ "$(snapshot)" != "$before" ]]; then
+    echo "FAIL ($*): the folder changed:"; diff <(echo "$before") <(snapshot) || true; fails=$((fails + 1)); return
+  fi
+  echo "ok (exit $rc): $(cat "$bad/stderr")"
+}
+bin=$(cd "$bin" && pwd)  # the checks below run inside $safe
+cd "$safe"
+expect_refused "$bin/bake/so8t_bake" --in ck.gguf --out ./ck.gguf
+expect_refused "$bin/bake/so8t_bake" --in ck.gguf --out "$safe/../safe/ck.gguf"
+ln -f ck.gguf ck-link.gguf
+expect_refused "$bin/bake/so8t_bake" --in ck.gguf --out ck-link.gguf
+expect_refused "$bin/bake/so8t_bake" --in ck.gguf --out b.gguf --report /nonexistent/r
+expect_refused "$bin/bake/so8t_bake" --in ck.gguf --out "$safe"
+expect_refused "$bin/quantize/so8t_quantize" --in m.gguf --out ./m.gguf --type q8_0
+expect_refused "$bin/quantize/so8t_quantize" --in m.gguf --out text.txt --type q8_0 --calibrate text.txt
+expect_refused "$bin/infer/so8t_infer" generate --model m.gguf --json m.gguf --n 2
+expect_refused "$bin/infer/so8t_infer" perplexity --model m.gguf --text text.txt --json ./text.txt
+expect_refused "$bin/infer/so8t_infer" qc --model m.gguf --model-b m.gguf --text text.txt --report /nonexistent/r
+expect_refused "$bin/train/so8t_train" --config micro --data text.txt --log text.txt --steps 1
+expect_refused "$bin/train/so8t_train" --config micro --data text.txt --out ./text.txt --steps 1
+expect_refused "$bin/train/so8t_train" --config micro --data text.txt --log /nonexistent/l.jsonl --steps 1
+for bad_opt in "--steps -1" "--lr -1" "--lr 0" "--clip -1" "--weight-decay -1" "--eval-windows 0" "--steps abc" \
+               "--min-lr 1 --lr 0.1"; do
+  # shellcheck disable=SC2086
+  expect_refused "$bin/train/so8t_train" --config micro --data text.txt --out t.gguf --log t.jsonl $bad_opt
+done
+# the working files of a bake and a quantization have unique names: OUT.unverified / OUT.uncalibrated are inputs
+"$bin/bake/so8t_bake" --in ck.gguf.unverified --out ck2.gguf --data kjv > /dev/null 2>&1 ||
+  { echo "FAIL: bake from ck.gguf.unverified"; fails=$((fails + 1)); }
+cmp -s ck.gguf.unverified ck.gguf || { echo "FAIL: ck.gguf.unverified changed"; fails=$((fails + 1)); }
+"$bin/quantize/so8t_quantize" --in m.gguf.uncalibrated --out m2.gguf --type q8_0 --calibrate text.txt > /dev/null 2>&1 ||
+  { echo "FAIL: quantize from m.gguf.uncalibrated"; fails=$((fails + 1)); }
+cmp -s m.gguf.uncalibrated m.gguf || { echo "FAIL: m.gguf.uncalibrated changed"; fails=$((fails + 1)); }
+if compgen -G "*.tmp.*" > /dev/null; then echo "FAIL: working files left: $(ls ./*.tmp.*)"; fails=$((fails + 1)); fi
+# SIGTERM during a quantization: no working file stays behind
+"$bin/quantize/so8t_quantize" --in m.gguf --out m3.gguf --type q4_k_m --calibrate text.txt > /dev/null 2>&1 &
+qpid=$!
+sleep 0.2
+kill -TERM "$qpid" 2> /dev/null || true
+wait "$qpid" 2> /dev/null || true
+if compgen -G "m3.gguf.tmp.*" > /dev/null; then echo "FAIL: SIGTERM left $(ls m3.gguf.tmp.*)"; fails=$((fails + 1)); fi
+# a killed so8t_train leaves an unfinished JSON line; --resume cuts it before appending
+"$bin/train/so8t_train" --config micro --data kjv --steps 4 --eval-every 2 --eval-windows 4 --out r.gguf \
+  --log r.jsonl > /dev/null 2>&1 || { echo "FAIL: the run before the resume"; fails=$((fails + 1)); }
+printf '{"event":"step","st' >> r.jsonl
+"$bin/train/so8t_train" --config micro --data kjv --steps 6 --eval-every 2 --eval-windows 4 --out r.gguf \
+  --log r.jsonl --resume r.gguf > /dev/null 2>&1 || { echo "FAIL: the resumed run"; fails=$((fails + 1)); }
+if grep -q '"st$' r.jsonl || grep -qv '}$' r.jsonl; then echo "FAIL: r.jsonl has an unfinished line"; fails=$((fails + 1)); fi
+grep -q '"event":"end","step":6' r.jsonl || { echo "FAIL: the resumed run did not log its end"; fails=$((fails + 1)); }
+cd "$root"
+[[ $fails -eq 0 ]] || { echo "ci.sh: $fails output-safety checks failed"; exit 1; }
 echo "== pipeline CI passed"

@@ -7,7 +7,8 @@
 //                 --help prints the options to stdout and exits 0
 //   setup(app)                  the option defaults every program uses (a repeated option: the last one wins)
 //   parse(app, argc, argv)      CLI11 parsing with those rules; returns -1 to go on, else the exit code
-//   run(prog, body)             runs body(), turning UsageError into 2 and any other exception into 1
+//   run(prog, body)             runs body(), turning UsageError into 2 and any other exception into 1; working
+//                               files registered in so8t/gguf/temp_registry.hpp are removed on SIGINT/SIGTERM
 //   byte_size(s, option)        "4096", "1.5G", "512M", "64k" -> bytes (a UsageError names the option)
 //   number<T>(), at_least(lo), above(lo, hi), in_range(lo, hi)
 //                               number validators for add_option(...)->transform(...): decimal only, the
@@ -15,6 +16,8 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+
+#include "so8t/gguf/temp_registry.hpp"
 
 #include <cctype>
 #include <charconv>
@@ -191,6 +194,7 @@ inline int parse(CLI::App& app, int argc, char** argv) {
 /// Runs the program's body; exceptions become one stderr line and an exit code (UsageError: 2, else 1).
 template <class Body>
 int run(const char* prog, Body&& body) {
+  gguf::remove_temps_on_signal();  // an interrupted run leaves no working files
   try {
     return std::forward<Body>(body)();
   } catch (const UsageError& e) {
