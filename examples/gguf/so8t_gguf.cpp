@@ -27,15 +27,20 @@ namespace {
 
 using so8t::gguf::Reader;
 
-int info(const Reader& r, const char* path) {
+/// Keys and strings longer than max_string bytes are cut (0: printed whole).
+int info(const Reader& r, const char* path, std::size_t max_string) {
   std::printf("file: %s\nsize: %zu bytes\nversion: %u\nalignment: %llu\ndata offset: %llu\n", path, r.file_size(),
               r.version(), static_cast<unsigned long long>(r.alignment()),
               static_cast<unsigned long long>(r.data_offset()));
   std::printf("metadata: %zu\n", r.metadata().size());
-  for (const auto& e : r.metadata())
-    std::printf("  %s: %s = %s\n", e.key.c_str(),
-                e.value.is_array() ? "ARRAY" : so8t::gguf::value_type_name(e.value.type()),
-                e.value.to_display().c_str());
+  for (const auto& e : r.metadata()) {
+    // keys are [A-Za-z0-9_.-] (the reader checks) but may be 65535 bytes long
+    const std::string key = max_string > 0 && e.key.size() > max_string
+                                ? e.key.substr(0, max_string) + "... (" + std::to_string(e.key.size()) + " bytes)"
+                                : e.key;
+    std::printf("  %s: %s = %s\n", key.c_str(), e.value.is_array() ? "ARRAY" : so8t::gguf::value_type_name(e.value.type()),
+                e.value.to_display(8, max_string).c_str());
+  }
   std::printf("tensors: %zu\n", r.tensors().size());
   for (const auto& t : r.tensors())
     std::printf("  %-40s %-5s %-22s offset %llu, %llu bytes\n", t.name.c_str(), so8t::quant::type_name(t.type),
@@ -94,6 +99,9 @@ int main(int argc, char** argv) {
   std::string path, tensor;
   CLI::App* info_cmd = app.add_subcommand("info", "header, every KV pair and every tensor");
   info_cmd->add_option("FILE", path, "GGUF file")->required();
+  std::size_t max_string = 256;
+  info_cmd->add_option("--max-string", max_string, "cut keys and strings after this many bytes (0: print them whole)")
+      ->capture_default_str();
   CLI::App* validate_cmd =
       app.add_subcommand("validate", "exit 0 when the file passes every check (block scales included)");
   validate_cmd->add_option("FILE", path, "GGUF file")->required();
@@ -113,7 +121,7 @@ int main(int argc, char** argv) {
     so8t::gguf::ReadOptions options;
     options.check_scales = validate_cmd->parsed();
     const Reader r = Reader::open(path, options);
-    if (info_cmd->parsed()) return info(r, path.c_str());
+    if (info_cmd->parsed()) return info(r, path.c_str(), max_string);
     if (dump_cmd->parsed()) return dump(r, tensor);
     std::printf("%s: valid GGUF v%u, %zu key-value pairs, %zu tensors\n", path.c_str(), r.version(),
                 r.metadata().size(), r.tensors().size());

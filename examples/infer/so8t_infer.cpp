@@ -18,6 +18,7 @@
 #include "infer_backend.hpp"
 #include "so8t/llm/io/cli.hpp"
 #include "so8t/llm/io/file_guard.hpp"
+#include "so8t/llm/io/held_out_tokens.hpp"
 #include "so8t/llm/io/text_data.hpp"
 #include "so8t/llm/model/gguf_model.hpp"
 #include "so8t/llm/infer/int8_backend.hpp"
@@ -41,7 +42,7 @@ struct Args {
   int n_predict = 128, ctx = 0, top_k = 40, stride = 0;
   double temp = 0.8, top_p = 0.95, threshold = 6.0;
   std::uint64_t seed = 1;
-  bool int8 = false, int8_b = false, kv_f16 = true, act_quant = true, quiet = false;
+  bool int8 = false, int8_b = false, kv_f16 = true, act_quant = true, quiet = false, ctx_beyond_model = false;
   std::string gpu_mem, cpu_mem, kv = "f16";
   std::size_t tokens = 16384, rows = 8192, long_positions = 2048;
   double max_ppl_change = -1.0, max_kl = -1.0, min_top1 = -1.0;
@@ -80,7 +81,10 @@ int parse(int argc, char** argv, Args& a) {
 
   const char* ppl = "perplexity and qc";
   app.add_option("--text", a.text, "FILE or kjv")->type_name("SRC")->group(ppl);
-  app.add_option("--ctx", a.ctx, "context (default: the model's)")->transform(cli::at_least(2))->group(ppl);
+  app.add_option("--ctx", a.ctx, "context (default: the model's; at most its context length)")
+      ->transform(cli::in_range(2, 1 << 20))->group(ppl);
+  app.add_flag("--ctx-beyond-model", a.ctx_beyond_model,
+               "allow --ctx above the model's context length (positions it was never trained on)")->group(ppl);
   app.add_option("--tokens", a.tokens, "evaluation tokens")->transform(cli::at_least<std::size_t>(1))->capture_default_str()->group(ppl);
 
   const char* qc = "qc";
@@ -164,6 +168,9 @@ Loaded load(const std::string& path, const Args& a, const so8t_infer::GpuProbe& 
   } catch (const std::exception& e) {
     throw std::runtime_error("cannot load model '" + path + "': " + e.what());
   }
+  if (a.ctx > L.model->hparams().ctx && !a.ctx_beyond_model)
+    throw UsageError("--ctx " + std::to_string(a.ctx) + " is beyond the context length " + std::to_string(L.model->hparams().ctx) +
+                     " of '" + path + "'; add --ctx-beyond-model to run it anyway");
   llm::InferOptions io;
   io.kv_f16 = a.kv_f16;
   io.quantize_activations = a.act_quant;
@@ -212,9 +219,9 @@ Loaded load(const std::string& path, const Args& a, const so8t_infer::GpuProbe& 
   return L;
 }
 
-std::vector<std::int32_t> tokenize(const llm::LlamaModel& m, const std::string& text) {
-  const llm::SpmTokenizer tok(m.vocab());
-  return tok.encode(text, m.vocab().add_bos);
+/// The first max_tokens tokens of the held-out text --text, read no further than they need.
+std::vector<std::int32_t> held_out_tokens(const llm::LlamaModel& m, const std::string& source, std::size_t max_tokens) {
+  return llm::held_out_tokens(llm::SpmTokenizer(m.vocab()), source, max_tokens, m.vocab().add_bos);
 }
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
@@ -273,9 +280,7 @@ int run_generate(const Args& a, Loaded& L) {
 }
 
 int run_perplexity(const Args& a, Loaded& L) {
-  const std::string text = llm::load_held_out_text(a.text);
-  std::vector<std::int32_t> tokens = tokenize(*L.model, text);
-  if (tokens.size() > a.tokens) tokens.resize(a.tokens);
+  const std::vector<std::int32_t> tokens = held_out_tokens(*L.model, a.text, a.tokens);
   const int n_ctx = a.ctx > 0 ? a.ctx : L.infer->n_ctx();
   std::printf("perplexity: %zu tokens, n_ctx %d, %s\n", tokens.size(), n_ctx, L.device_line.c_str());
   const auto t0 = Clock::now();
@@ -301,18 +306,18 @@ std::string stem(const std::string& path) {
 }
 
 int run_qc(const Args& a, Loaded& A, Loaded& B) {
-  const std::string text = llm::load_held_out_text(a.text);
-  const std::vector<std::int32_t> ta = tokenize(*A.model, text), tb = tokenize(*B.model, text);
-  if (ta != tb) throw std::runtime_error("the two models tokenize the text differently; qc needs the same vocabulary");
   const int n_ctx = a.ctx > 0 ? a.ctx : std::min(A.infer->n_ctx(), B.infer->n_ctx());
+  // evaluation tokens first, the long text from what follows them when the text is long enough
+  const std::size_t need_eval = std::max(a.tokens, a.rows / std::size_t(n_ctx - 1) * std::size_t(n_ctx) + std::size_t(n_ctx));
+  const std::size_t need = need_eval + a.long_positions + std::size_t(n_ctx) + 1;
+  const std::vector<std::int32_t> ta = held_out_tokens(*A.model, a.text, need), tb = held_out_tokens(*B.model, a.text, need);
+  if (ta != tb) throw std::runtime_error("the two models tokenize the text differently; qc needs the same vocabulary");
   llm::QcOptions o;
   o.n_ctx = n_ctx;
   o.max_rows = a.rows;
   o.ppl_tokens = a.tokens;
   o.long_positions = a.long_positions;
   o.stride = a.stride;
-  // evaluation tokens first, the long text from what follows them when the text is long enough
-  const std::size_t need_eval = std::max(a.tokens, a.rows / std::size_t(n_ctx - 1) * std::size_t(n_ctx) + std::size_t(n_ctx));
   std::vector<std::int32_t> eval(ta.begin(), ta.begin() + std::ptrdiff_t(std::min(ta.size(), need_eval)));
   std::vector<std::int32_t> longt;
   if (ta.size() >= eval.size() + a.long_positions + std::size_t(n_ctx) + 1) longt.assign(ta.begin() + std::ptrdiff_t(eval.size()), ta.end());

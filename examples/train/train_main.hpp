@@ -113,13 +113,15 @@ inline int parse_args(int argc, char** argv, Args& a, bool cuda) {
 }
 
 /// Before any work: --out and --log never replace --data or each other (--out may be the --resume
-/// checkpoint: a resumed run continues it), and both can be written.
+/// checkpoint: a resumed run continues it), both can be written, and the --resume checkpoint reads (its
+/// header checked against the file) before the text is loaded.
 inline void check_files(const Args& a) {
   const std::string data = a.data == "kjv" ? "" : a.data;
   io::check_distinct({{"--data", data}}, {{"--out", a.out}, {"--log", a.log}});
   io::check_distinct({{"--resume", a.resume}}, {{"--log", a.log}});
   io::check_writable("--out", a.out);
   io::check_writable("--log", a.log);
+  if (!a.resume.empty()) (void)load_checkpoint(a.resume);
 }
 
 /// Opens the JSON-lines log: truncated for a new run; for --resume, appended to after cutting a last line

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "bad_cases.hpp"
+#include "so8t/gguf/gguf.hpp"
 #include "gguf_bytes.hpp"
 #include "support/temp_dir.hpp"
 
@@ -67,6 +68,35 @@ TEST(GgufCli, InfoListsKeysAndTensors) {
   EXPECT_NE(r.output.find("test.u32: UINT32 = 4000000000"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("t.f16_3d"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("[4, 3, 2]"), std::string::npos) << r.output;
+}
+
+TEST(GgufCli, InfoCutsLongStringsAndKeys) {
+  // a 10 MB string (each "\xE6\x97\xA5" is one 3-byte character, so 256 bytes fall inside one) and a long key
+  const fs::path p = out_dir() / "long.gguf";
+  std::string big;
+  while (big.size() < 10u << 20) big += "ab\xE6\x97\xA5";
+  {
+    so8t::gguf::Writer w(p.string());
+    w.add("test.big", big);
+    w.add(std::string(1000, 'k'), std::uint32_t{7});
+    w.finish();
+  }
+  const auto r = cli("info " + p.string());
+  EXPECT_EQ(r.status, 0) << r.output.substr(0, 400);
+  EXPECT_LT(r.output.size(), 4000u);
+  // 256 bytes = 51 whole "ab日" groups (255 bytes) + 'a'
+  std::string shown;
+  for (int i = 0; i < 51; ++i) shown += "ab\xE6\x97\xA5";
+  shown += "a";
+  EXPECT_NE(r.output.find("test.big: STRING = \"" + shown + "\"... (" + std::to_string(big.size()) + " bytes)\n"),
+            std::string::npos)
+      << r.output.substr(0, 400);
+  EXPECT_NE(r.output.find("  " + std::string(256, 'k') + "... (1000 bytes): UINT32 = 7"), std::string::npos);
+  // a cut never splits a character: 258 bytes end inside the 52nd "日", which is left out whole
+  const auto c = cli("info --max-string 258 " + p.string());
+  EXPECT_NE(c.output.find(shown + "b\"... ("), std::string::npos);
+  const auto whole = cli("info --max-string 0 " + p.string());
+  EXPECT_GT(whole.output.size(), big.size());
 }
 
 TEST(GgufCli, DumpFloatTensorPrintsTheManifestValues) {

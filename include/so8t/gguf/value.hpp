@@ -157,15 +157,16 @@ class Value {
   friend bool operator!=(const Value& a, const Value& b) { return !(a == b); }
 
   /// A one-line rendering for people (CLI `info`): at most `max_elements` array elements, strings quoted
-  /// with control and non-ASCII-printable bytes escaped.
-  std::string to_display(std::size_t max_elements = 8) const {
-    if (type_ != ValueType::array) return scalar_display(type_, bits_, string_);
+  /// with control and non-ASCII-printable bytes escaped and cut after `max_string_bytes` (at a UTF-8 character
+  /// boundary, with the full length noted; 0 = never cut), so a 10 MB string prints as one short line.
+  std::string to_display(std::size_t max_elements = 8, std::size_t max_string_bytes = 0) const {
+    if (type_ != ValueType::array) return scalar_display(type_, bits_, string_, max_string_bytes);
     std::string out = std::string("[") + value_type_name(element_type_) + " x " + std::to_string(count_) + ": ";
     const std::size_t size = scalar_size(element_type_);
     for (std::uint64_t i = 0; i < count_ && i < max_elements; ++i) {
       if (i) out += ", ";
       if (element_type_ == ValueType::string) {
-        out += scalar_display(ValueType::string, 0, strings_[static_cast<std::size_t>(i)]);
+        out += scalar_display(ValueType::string, 0, strings_[static_cast<std::size_t>(i)], max_string_bytes);
       } else {
         std::uint64_t b = 0;
         std::memcpy(&b, packed_.data() + i * size, size);
@@ -177,7 +178,7 @@ class Value {
   }
 
  private:
-  static std::string scalar_display(ValueType t, std::uint64_t b, const std::string& s) {
+  static std::string scalar_display(ValueType t, std::uint64_t b, const std::string& s, std::size_t max_bytes = 0) {
     char buf[64];
     auto bits_as = [&](auto v) {
       std::memcpy(&v, &b, sizeof(v));
@@ -194,8 +195,14 @@ class Value {
       case ValueType::f64: std::snprintf(buf, sizeof buf, "%.17g", bits_as(double{})); return buf;
       case ValueType::boolean: return b ? "true" : "false";
       case ValueType::string: {
+        std::size_t n = s.size();
+        if (max_bytes > 0 && n > max_bytes) {
+          n = max_bytes;
+          while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;  // not inside a character
+        }
         std::string out = "\"";
-        for (unsigned char c : s) {
+        for (std::size_t i = 0; i < n; ++i) {
+          const unsigned char c = static_cast<unsigned char>(s[i]);
           if (c < 0x20 || c == 0x7F || c == '"' || c == '\\') {
             std::snprintf(buf, sizeof buf, "\\x%02X", c);
             out += buf;
@@ -203,6 +210,7 @@ class Value {
             out += static_cast<char>(c);
           }
         }
+        if (n < s.size()) return out + "\"... (" + std::to_string(s.size()) + " bytes)";
         return out + "\"";
       }
       case ValueType::array: return "[...]";

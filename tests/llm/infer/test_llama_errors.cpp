@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <unistd.h>
 
 #include "llama_test_data.hpp"
@@ -29,6 +30,10 @@ struct Edit {
   std::string reshape;                         ///< tensor written with ne0/ne1 swapped (same bytes)
   std::string drop_tensor;                     ///< tensor left out
   so8t::quant::Type matrix_type = so8t::quant::Type::f32;  ///< 2-D weights converted to this type
+  std::string poison;                          ///< f32 tensor whose entry poison_index becomes poison_value
+  std::size_t poison_index = 0;
+  float poison_value = 0.0f;
+  std::string extra_tensor;                    ///< an f32 [4] tensor the architecture does not have
 };
 
 /// A copy of the f32 model with one edit, written by so8t's GGUF writer.
@@ -46,6 +51,7 @@ std::string edited_copy(const std::string& name, const Edit& e) {
     if (t.name == e.reshape) std::swap(ne[0], ne[1]);
     w.add_tensor(t.name, t.n_dims == 2 ? e.matrix_type : t.type, ne);
   }
+  if (!e.extra_tensor.empty()) w.add_tensor(e.extra_tensor, so8t::quant::Type::f32, {4});
   for (std::size_t i = 0; i < r.tensors().size(); ++i) {
     const gguf::TensorInfo& t = r.tensors()[i];
     if (t.name == e.drop_tensor) continue;
@@ -54,12 +60,29 @@ std::string edited_copy(const std::string& name, const Edit& e) {
       std::vector<std::uint8_t> q(so8t::quant::row_bytes(e.matrix_type, t.ne[0]) * static_cast<std::size_t>(t.ne[1]));
       so8t::quant::quantize(e.matrix_type, reinterpret_cast<const float*>(v.data), q.data(), t.ne[1], t.ne[0]);
       w.write_tensor(t.name, q.data(), q.size());
+    } else if (t.name == e.poison) {
+      std::vector<float> f(reinterpret_cast<const float*>(v.data), reinterpret_cast<const float*>(v.data) + v.size / 4);
+      f.at(e.poison_index) = e.poison_value;
+      w.write_tensor(t.name, f.data(), v.size);
     } else {
       w.write_tensor(t.name, v.data, v.size);
     }
   }
+  if (!e.extra_tensor.empty()) {
+    const float four[4] = {1, 2, 3, 4};
+    w.write_tensor(e.extra_tensor, four, sizeof four);
+  }
   w.finish();
   return path;
+}
+
+/// An edit that sets one entry of an f32 tensor.
+Edit poisoned(const std::string& tensor, std::size_t index, float value) {
+  Edit e;
+  e.poison = tensor;
+  e.poison_index = index;
+  e.poison_value = value;
+  return e;
 }
 
 template <class E>
@@ -150,6 +173,21 @@ TEST(LlamaErrors, SemanticChecks) {
     e.set_value = gguf::Value::of(std::uint32_t(300));
     cases.push_back({"vocabsize", e, "llama.vocab_size = 300"});
   }
+  cases.push_back({"nan-norm", poisoned("blk.1.ffn_norm.weight", 3, std::numeric_limits<float>::quiet_NaN()),
+                   "norm tensor 'blk.1.ffn_norm.weight' holds nan at index 3"});
+  cases.push_back({"inf-norm", poisoned("output_norm.weight", 0, std::numeric_limits<float>::infinity()),
+                   "'output_norm.weight' holds inf at index 0"});
+  {
+    Edit e;
+    e.extra_tensor = "blk.0.attn_q.bias";
+    cases.push_back({"extra", e, "unexpected tensor 'blk.0.attn_q.bias'"});
+  }
+  {
+    Edit e;
+    e.set_key = "llama.rope.freq_base";
+    e.set_value = gguf::Value::of(1e-40f);  // denormal
+    cases.push_back({"rope-denormal", e, "llama.rope.freq_base = 9.99995e-41, expected 1 .. 1e30"});
+  }
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
     const std::string path = edited_copy(c.name + ".gguf", c.edit);
@@ -186,6 +224,22 @@ TEST(LlamaErrors, BadTokensAndContext) {
                                            "at least 2 * n_ctx = 128");
   expect_throw_with<so8t::InvalidArgument>([&] { perplexity(full, std::vector<std::int32_t>(1000, 5), 512, true); },
                                            "n_ctx = 512");
+}
+
+// A NaN or infinite matrix weight loads (checking every weight would cost a pass over the file) but no logit
+// computed from it is used: eval and perplexity stop at the first non-finite logit and say where.
+TEST(LlamaErrors, NonFiniteLogitsStopEvalAndPerplexity) {
+  SO8T_REQUIRE_LLAMA_DATA();
+  const std::string path =
+      edited_copy("nan-matrix.gguf", poisoned("blk.1.ffn_down.weight", 7, std::numeric_limits<float>::quiet_NaN()));
+  const LlamaModel m = LlamaModel::open(path);
+  LlamaInfer inf(m);
+  std::vector<std::int32_t> toks(128, 5);
+  std::vector<float> logits(3 * std::size_t(m.hparams().vocab));
+  expect_throw_with<so8t::NumericError>([&] { inf.eval(toks.data(), 3, logits.data()); }, "at position 0, vocab entry 0");
+  inf.reset();
+  expect_throw_with<so8t::NumericError>([&] { perplexity(inf, toks, 64, true); }, "perplexity: chunk 0 (text tokens from 0)");
+  std::remove(path.c_str());
 }
 
 // Not errors, but files the loader must accept: no output.weight (tied to token_embd, as llama.cpp does),

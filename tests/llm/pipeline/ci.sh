@@ -131,6 +131,64 @@ printf '{"event":"step","st' >> r.jsonl
   --log r.jsonl --resume r.gguf > /dev/null 2>&1 || { echo "FAIL: the resumed run"; fails=$((fails + 1)); }
 if grep -q '"st$' r.jsonl || grep -qv '}$' r.jsonl; then echo "FAIL: r.jsonl has an unfinished line"; fails=$((fails + 1)); fi
 grep -q '"event":"end","step":6' r.jsonl || { echo "FAIL: the resumed run did not log its end"; fails=$((fails + 1)); }
+
+echo "== numbers and model checks: non-finite results end the run with exit 1 and where they appeared"
+gguf_tool=$bin/gguf/so8t-gguf
+poison() {  # poison SRC DST TENSOR LE_BYTES: DST = SRC with the first 4 bytes of TENSOR's data replaced
+  local data tensor_off
+  data=$("$gguf_tool" info "$1" | sed -n 's/^data offset: //p')
+  tensor_off=$("$gguf_tool" info "$1" | awk -v t="$3" '$1 == t { for (i = 1; i <= NF; ++i) if ($i == "offset") print $(i + 1) }' | tr -d ,)
+  cp "$1" "$2"
+  printf "$4" | dd of="$2" bs=1 seek=$((data + tensor_off)) conv=notrunc status=none
+}
+nan='\x00\x00\xc0\x7f'
+poison m.gguf nan-matrix.gguf blk.0.attn_q.weight "$nan"
+poison m.gguf nan-norm.gguf blk.1.ffn_norm.weight "$nan"
+poison m.gguf big-1e38.gguf blk.0.ffn_gate.weight '\x99\x76\x96\x7e'
+poison m.gguf big-7e4.gguf blk.0.ffn_gate.weight '\x00\xb8\x88\x47'
+expect_refused "$bin/infer/so8t_infer" perplexity --model nan-matrix.gguf --text kjv --json p.json
+expect_refused "$bin/infer/so8t_infer" generate --model nan-matrix.gguf --n 4 --json g.json
+expect_refused "$bin/infer/so8t_infer" perplexity --model nan-norm.gguf --text kjv --json p.json
+expect_refused "$bin/quantize/so8t_quantize" --in nan-norm.gguf --out q.gguf --type q8_0
+expect_refused "$bin/quantize/so8t_quantize" --in big-1e38.gguf --out q.gguf --type q8_0
+expect_refused "$bin/quantize/so8t_quantize" --in big-1e38.gguf --out q.gguf --type q4_k_m
+expect_refused "$bin/quantize/so8t_quantize" --in big-7e4.gguf --out q.gguf --type f16
+expect_refused "$bin/infer/so8t_infer" perplexity --model m.gguf --text kjv --ctx 1000
+"$bin/infer/so8t_infer" perplexity --model m.gguf --text kjv --ctx 100 --ctx-beyond-model --tokens 400 > /dev/null 2>&1 ||
+  { echo "FAIL: --ctx-beyond-model"; fails=$((fails + 1)); }
+for bad_opt in "--n 1e10" "--top-k 1e10" "--ctx 2147483647" "--tokens 1e30" "--n -1"; do
+  # shellcheck disable=SC2086
+  expect_refused "$bin/infer/so8t_infer" perplexity --model m.gguf --text kjv $bad_opt
+done
+expect_refused "$bin/infer/so8t_infer" perplexity --model m.gguf --text kjv --int8 --gpu-mem 1e30
+# user text in the Markdown report stays text
+"$bin/infer/so8t_infer" qc --model m.gguf --model-b m.gguf --text kjv --report qc --tokens 512 --rows 64 --long 64 \
+  --name-a '<script>x</script>' --name-b 'a|b' > /dev/null 2>&1 || { echo "FAIL: qc with odd names"; fails=$((fails + 1)); }
+if grep -q '<script>' qc.md || ! grep -q '| a\\|b | ' qc.md; then echo "FAIL: qc.md has raw names"; fails=$((fails + 1)); fi
+# header values that would size 4 GB of buffers: refused before allocating (the peak RSS says so)
+set_u32() {  # set_u32 FILE KEY LE_BYTES: the uint32 value of KEY
+  local end
+  end=$(( $(grep -obUa "$2" "$1" | head -1 | cut -d: -f1) + ${#2} ))
+  printf "$3" | dd of="$1" bs=1 seek=$((end + 4)) conv=notrunc status=none
+}
+cp ck.gguf lie-vocab.gguf && set_u32 lie-vocab.gguf llama-so8t-unbaked.vocab_size '\x00\x00\x20\x00'
+cp ck.gguf lie-layers.gguf && set_u32 lie-layers.gguf llama-so8t-unbaked.block_count '\x00\x00\x00\x01'
+for lie in lie-vocab.gguf lie-layers.gguf; do
+  expect_refused "$bin/bake/so8t_bake" --in $lie --out lie-out.gguf
+  /usr/bin/time -f '%M' -o rss.txt "$bin/bake/so8t_bake" --in $lie --out lie-out.gguf > /dev/null 2>&1 || true
+  rss=$(tail -1 rss.txt) && rm rss.txt
+  echo "so8t_bake on $lie: peak RSS $((rss >> 10)) MiB"
+  [[ $rss -lt 262144 ]] || { echo "FAIL: so8t_bake on $lie peaked at $rss kB"; fails=$((fails + 1)); }
+  expect_refused "$bin/train/so8t_train" --config micro --data kjv --resume $lie --out lie-out.gguf --steps 1
+done
+# 200 MB of text: perplexity reads only what it scores
+awk 'BEGIN { srand(1); for (i = 0; i < 6000000; ++i) printf "line %d of the long text, %d\n", i, int(rand() * 1e6) }' > big.txt
+/usr/bin/time -f '%M' -o rss.txt "$bin/infer/so8t_infer" perplexity --model m.gguf --text big.txt > /dev/null ||
+  { echo "FAIL: perplexity on big.txt"; fails=$((fails + 1)); }
+rss=$(tail -1 rss.txt) && rm rss.txt
+echo "perplexity on $(( $(stat -c %s big.txt) >> 20 )) MiB of text: peak RSS $((rss >> 10)) MiB"
+[[ $rss -lt 1048576 ]] || { echo "FAIL: perplexity on big.txt peaked at $rss kB"; fails=$((fails + 1)); }
+rm -f big.txt
 cd "$root"
 [[ $fails -eq 0 ]] || { echo "ci.sh: $fails output-safety checks failed"; exit 1; }
 echo "== pipeline CI passed"

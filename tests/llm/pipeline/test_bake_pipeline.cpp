@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <algorithm>
 #include <filesystem>
 #include <random>
@@ -457,6 +458,136 @@ TEST(BadInputs, MissingTruncatedWrongShapeWrongKind) {
 
   EXPECT_FALSE(fs::exists(out));
   EXPECT_EQ(tmp.listing(), before) << "an error left a file behind";
+}
+
+// (d) continued: the loader's model-level checks run before quantizing (so8t_quantize once wrote "models" that
+// so8t_infer refuses), and finite weights the target type cannot hold are refused by tensor, block and value.
+struct LlamaEdit {
+  std::string drop_key, set_key;
+  gguf::Value set_value;
+  std::string poison;          ///< f32 tensor whose first entry becomes poison_value
+  float poison_value = 0.0f;
+  std::string extra_tensor;    ///< an f32 [4] tensor the llama architecture does not have
+};
+
+void copy_edited(const std::string& src, const std::string& dst, const LlamaEdit& e) {
+  const gguf::Reader r = gguf::Reader::open(src);
+  gguf::Writer w(dst);
+  for (const auto& kv : r.metadata())
+    if (kv.key != e.drop_key) w.add_metadata(kv.key, kv.key == e.set_key ? e.set_value : kv.value);
+  for (const auto& t : r.tensors()) w.add_tensor(t.name, t.type, std::vector<std::int64_t>(t.ne.begin(), t.ne.begin() + t.n_dims));
+  if (!e.extra_tensor.empty()) w.add_tensor(e.extra_tensor, quant::Type::f32, {4});
+  for (const auto& t : r.tensors()) {
+    const gguf::TensorView v = r.tensor(t.name);
+    std::vector<std::uint8_t> bytes(v.data, v.data + v.size);
+    if (t.name == e.poison) std::memcpy(bytes.data(), &e.poison_value, sizeof(float));
+    w.write_tensor(t.name, bytes.data(), bytes.size());
+  }
+  if (!e.extra_tensor.empty()) {
+    const float four[4] = {1, 2, 3, 4};
+    w.write_tensor(e.extra_tensor, four, sizeof four);
+  }
+  w.finish();
+}
+
+TEST(BadInputs, QuantizeRefusesModelLiesAndNonFiniteResults) {
+  TempDir tmp;
+  const LlamaConfig cfg = small_config(1, 256);  // rows of 256: q4_K / q6_K blocks, not their fallbacks
+  const Checkpoint ck = random_checkpoint(cfg, 3);
+  const std::string baked = tmp / "baked.gguf";
+  write_llama_gguf(baked, cfg, bake(ck).data(), quant::Type::f32, "x");
+  const std::string in = tmp / "in.gguf", out = tmp / "out.gguf";
+  const auto before = tmp.listing();
+  struct Lie {
+    LlamaEdit edit;
+    std::string needle;
+  };
+  std::vector<Lie> lies;
+  auto set = [](const std::string& key, gguf::Value v) {
+    LlamaEdit e;
+    e.set_key = key;
+    e.set_value = std::move(v);
+    return e;
+  };
+  LlamaEdit no_ctx;
+  no_ctx.drop_key = "llama.context_length";
+  lies.push_back({set("llama.attention.head_count", gguf::Value::of(std::uint32_t(0))), "head_count' = 0"});
+  lies.push_back({no_ctx, "'llama.context_length' is missing"});
+  lies.push_back({set("tokenizer.ggml.bos_token_id", gguf::Value::of(std::uint32_t(1u << 30))), "bos_token_id"});
+  {
+    LlamaEdit e;
+    e.extra_tensor = "blk.0.attn_k.bias";
+    lies.push_back({e, "unexpected tensor 'blk.0.attn_k.bias'"});
+  }
+  {
+    LlamaEdit e;
+    e.poison = "blk.0.attn_norm.weight";
+    e.poison_value = std::nanf("");
+    lies.push_back({e, "norm tensor 'blk.0.attn_norm.weight' holds nan"});
+  }
+  for (const Lie& l : lies) {
+    SCOPED_TRACE(l.needle);
+    copy_edited(baked, in, l.edit);
+    expect_throw_with<ModelError>([&] { quantize_gguf(in, out, "q8_0"); }, l.needle);
+    EXPECT_FALSE(fs::exists(out));
+  }
+  // finite weights beyond what the target's f16 scales / values hold (ggml would write Inf)
+  struct Big {
+    float value;
+    const char* target;
+    std::string needle;
+  };
+  const std::vector<Big> bigs = {{1e38f, "q8_0", "the finite input 1e+38 at row 0, column 0 (q8_0 block 0"},
+                                 {7e4f, "f16", "the finite input 70000 at row 0, column 0 (f16 block 0"},
+                                 {1e38f, "q4_k_m", "the finite input 1e+38 at row 0, column 0 (q4_K block 0"}};
+  for (const Big& b : bigs) {
+    SCOPED_TRACE(b.target);
+    LlamaEdit e;
+    e.poison = "blk.0.ffn_gate.weight";
+    e.poison_value = b.value;
+    copy_edited(baked, in, e);
+    expect_throw_with<so8t::NumericError>([&] { quantize_gguf(in, out, b.target); }, "tensor 'blk.0.ffn_gate.weight': " + b.needle);
+    EXPECT_FALSE(fs::exists(out));
+  }
+  // the largest finite weights the targets hold still quantize
+  {
+    LlamaEdit e;
+    e.poison = "blk.0.ffn_gate.weight";
+    e.poison_value = 6e4f;
+    copy_edited(baked, in, e);
+    EXPECT_NO_THROW(quantize_gguf(in, out, "f16"));
+    EXPECT_NO_THROW(quantize_gguf(in, out, "q8_0"));
+    fs::remove(out);
+  }
+  // a denormal or absurd temperature is not stored
+  expect_throw_with<so8t::InvalidArgument>([&] { quantize_gguf(baked, out, "q8_0", 1e-40f); }, "temperature 9.99995e-41 is outside");
+  expect_throw_with<so8t::InvalidArgument>([&] { quantize_gguf(baked, out, "q8_0", 1e9f); }, "temperature 1e+09 is outside");
+  fs::remove(in);
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_EQ(tmp.listing(), before) << "an error left a file behind";
+}
+
+// Header values that would size huge buffers are checked against the file first (ci.sh measures the memory).
+TEST(BadInputs, CheckpointHeaderLiesFailBeforeAllocating) {
+  TempDir tmp;
+  const LlamaConfig cfg = small_config(1);
+  const Checkpoint ck = random_checkpoint(cfg, 5);
+  const std::string ckp = tmp / "ck.gguf", lie = tmp / "lie.gguf";
+  save_checkpoint(ckp, cfg, ck.params.data());
+  const std::string a = std::string(kUnbakedArch) + ".";
+  auto set = [](const std::string& key, gguf::Value v) {
+    LlamaEdit e;
+    e.set_key = key;
+    e.set_value = std::move(v);
+    return e;
+  };
+  copy_edited(ckp, lie, set(a + "block_count", gguf::Value::of(std::uint32_t(1u << 24))));
+  expect_throw_with<so8t::InvalidArgument>([&] { load_checkpoint(lie); }, "block_count = 16777216 but");
+  copy_edited(ckp, lie, set(a + "vocab_size", gguf::Value::of(std::uint32_t(1u << 21))));
+  expect_throw_with<so8t::InvalidArgument>([&] { load_checkpoint(lie); }, "tensor 'token_embd.weight' is not f32 of 134217728");
+  copy_edited(ckp, lie, set("so8t.rope_theta", gguf::Value::of(1e-310)));
+  expect_throw_with<so8t::InvalidArgument>([&] { load_checkpoint(lie); }, "rope_theta");
+  EXPECT_NO_THROW(load_checkpoint(ckp));
 }
 
 }  // namespace

@@ -100,10 +100,19 @@ TEST(BakeQcReport, MarkdownAndSummary) {
   EXPECT_NE(md.find("# so8t_bake QC: ck.gguf -> m.gguf (f32)"), std::string::npos);
   EXPECT_NE(md.find("| baked file (f32) | 3.0000e-06 |"), std::string::npos) << md;
   EXPECT_NE(md.find("| 1.0000 |"), std::string::npos);
-  EXPECT_NE(md.find("| max abs dz | <= 1.0000e-05 | 3.0000e-06 | yes |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| max \\|dz\\| | <= 1.0000e-05 | 3.0000e-06 | yes |"), std::string::npos) << md;
   EXPECT_NE(md.find("| max KL | <= 1.0000e-06 | 2.0000e-06 | **no** |"), std::string::npos) << md;
   EXPECT_NE(md.find("Gate drift max 1.0000e-07"), std::string::npos);
   EXPECT_NE(md.find("Result: FAIL (no output file written)"), std::string::npos);
+
+  // user text stays text: no HTML, no extra table cells
+  BakeQcReport evil = r;
+  evil.in = "<script>alert(1)</script>|x";
+  evil.data = "a_b*c`d\nnew row";
+  const std::string emd = to_markdown(evil);
+  EXPECT_EQ(emd.find("<script>"), std::string::npos) << emd;
+  EXPECT_NE(emd.find("# so8t_bake QC: &lt;script&gt;alert(1)&lt;/script&gt;\\|x -> m.gguf (f32)"), std::string::npos) << emd;
+  EXPECT_NE(emd.find("held-out tokens of a\\_b\\*c\\`d new row."), std::string::npos) << emd;
 
   const std::string s = summary_text(r);
   EXPECT_NE(s.find("QC on 64 held-out tokens of 'kjv' (4 windows of 16)"), std::string::npos) << s;

@@ -29,6 +29,7 @@
 
 #include "so8t/base/cpu_features.hpp"
 #include "so8t/base/errors.hpp"
+#include "so8t/base/finite.hpp"
 #include "so8t/gemm/cpu_features.hpp"
 #include "so8t/gemm/fp32_gemm.hpp"
 #include "so8t/gemm/qgemm.hpp"
@@ -279,7 +280,7 @@ class LlamaInfer {
   const InferOptions& options() const noexcept { return opt_; }
 
   /// Appends n tokens at positions n_past() .. n_past() + n - 1; writes logits [n, n_vocab] row-major
-  /// when `logits` is non-null.
+  /// when `logits` is non-null (NumericError naming the first position when one is NaN or infinite).
   void eval(const std::int32_t* tokens, int n, float* logits) {
     const LlamaConfig& hp = model_->hparams();
     if (n <= 0) {
@@ -384,6 +385,12 @@ class LlamaInfer {
     if (logits == nullptr) return;
     rms_norm(x_.data(), static_cast<const float*>(model_->output_norm().data), n, E, xn_.data());
     backend_->matmul(model_->output(), xn_.data(), n, logits);
+    // A NaN weight or an overflow anywhere ends here: refuse it, rather than score or sample from garbage.
+    const std::size_t V = static_cast<std::size_t>(hp.vocab), all = ne * V;
+    if (const std::size_t bad = first_non_finite(logits, all); bad < all)
+      throw NumericError("so8t::llm::LlamaInfer::eval: logit " + std::to_string(logits[bad]) + " at position " +
+                         std::to_string(n_past_ - n + static_cast<int>(bad / V)) + ", vocab entry " +
+                         std::to_string(bad % V) + " (a non-finite weight or an overflow in the model)");
   }
 
  private:

@@ -26,7 +26,9 @@ struct PerplexityResult {
 };
 
 /// Throws InvalidArgument when n_ctx < 4 (no token would be scored), n_ctx > infer.n_ctx(), or there are
-/// fewer than 2 * n_ctx tokens (llama-perplexity's own requirement), or a token id is out of range.
+/// fewer than 2 * n_ctx tokens (llama-perplexity's own requirement), or a token id is out of range;
+/// NumericError at the first NaN or infinite logit (token position, vocab entry, value), so a broken model never
+/// ends in "PPL = nan".
 inline PerplexityResult perplexity(LlamaInfer& infer, const std::vector<std::int32_t>& tokens, int n_ctx,
                                    bool replace_first_with_bos) {
   if (n_ctx < 4 || n_ctx > infer.n_ctx())
@@ -51,7 +53,12 @@ inline PerplexityResult perplexity(LlamaInfer& infer, const std::vector<std::int
               tokens.begin() + static_cast<std::ptrdiff_t>(k + 1) * n_ctx, chunk.begin());
     if (replace_first_with_bos) chunk[0] = bos;
     infer.reset();
-    infer.eval(chunk.data(), n_ctx, logits.data());
+    try {
+      infer.eval(chunk.data(), n_ctx, logits.data());
+    } catch (const NumericError& e) {  // name the place in the text too
+      throw NumericError("so8t::llm::perplexity: chunk " + std::to_string(k) + " (text tokens from " +
+                         std::to_string(std::int64_t(k) * n_ctx) + "): " + e.what());
+    }
     double chunk_nll = 0.0;
     for (int i = first; i <= n_ctx - 2; ++i) {
       const float* l = logits.data() + static_cast<std::size_t>(i) * n_vocab;

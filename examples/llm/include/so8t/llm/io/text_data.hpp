@@ -14,8 +14,10 @@
 // reference before the first space is dropped. Any other argument is read as a plain text file.
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -76,7 +78,7 @@ inline std::string load_kjv() {
 inline std::string load_text(const std::string& source) {
   if (source == "kjv") return load_kjv();
   std::ifstream f(source, std::ios::binary);
-  if (!f) throw DataError("so8t::llm::load_text: cannot open '" + source + "'");
+  if (!f) throw DataError("so8t::llm::load_text: cannot open '" + source + "': " + std::strerror(errno));
   std::ostringstream ss;
   ss << f.rdbuf();
   return ss.str();
@@ -194,5 +196,63 @@ inline std::string load_held_out_text(const std::string& source) {
   if (!t.empty() && t.back() == '\n') t.pop_back();
   return t;
 }
+
+/// load_held_out_text read in parts that end after a newline (the last part at the end of the text, without
+/// the trailing newline load_held_out_text removes), so that a tool that needs the first N tokens of a 200 MB
+/// file never holds the whole file: each part is about `part_bytes` long, extended to the next newline.
+/// part_bytes = 0 reads the text as one part.
+class HeldOutParts {
+ public:
+  explicit HeldOutParts(const std::string& source, std::size_t part_bytes) : part_bytes_(part_bytes) {
+    if (source == "kjv" || part_bytes == 0) {
+      whole_ = load_held_out_text(source);
+      in_memory_ = true;
+      return;
+    }
+    file_.open(source, std::ios::binary);
+    if (!file_) throw DataError("so8t::llm::load_text: cannot open '" + source + "': " + std::strerror(errno));
+    path_ = source;
+  }
+
+  /// The next part into `part`; false when the text is used up.
+  bool next(std::string& part) {
+    part.clear();
+    if (in_memory_) {
+      if (pos_ >= whole_.size()) return false;
+      std::size_t end = whole_.size();
+      if (part_bytes_ > 0 && pos_ + part_bytes_ < whole_.size()) {
+        const std::size_t nl = whole_.find('\n', pos_ + part_bytes_ - 1);
+        end = nl == std::string::npos ? whole_.size() : nl + 1;
+      }
+      part.assign(whole_, pos_, end - pos_);
+      pos_ = end;
+      return !part.empty();
+    }
+    if (done_) return false;
+    part.resize(part_bytes_);
+    file_.read(part.data(), std::streamsize(part_bytes_));
+    part.resize(std::size_t(file_.gcount()));
+    if (file_.bad()) throw DataError("so8t::llm::load_text: cannot read '" + path_ + "': " + std::strerror(errno));
+    if (!part.empty() && part.back() != '\n') {
+      std::string rest;
+      if (std::getline(file_, rest)) {
+        part += rest;
+        if (!file_.eof()) part += '\n';
+      }
+    }
+    if (file_.peek() == std::char_traits<char>::eof()) {
+      done_ = true;
+      if (!part.empty() && part.back() == '\n') part.pop_back();  // as load_held_out_text
+    }
+    return !part.empty();
+  }
+
+ private:
+  std::size_t part_bytes_;
+  bool in_memory_ = false, done_ = false;
+  std::string whole_, path_;
+  std::size_t pos_ = 0;
+  std::ifstream file_;
+};
 
 }  // namespace so8t::llm

@@ -119,19 +119,35 @@ inline Checkpoint load_checkpoint(const std::string& path) {
   c.gate_stack = int(md.get<std::uint32_t>("so8t.gate_stack"));
   c.rope_theta = md.get<double>("so8t.rope_theta");
   c.norm_eps = md.get<double>("so8t.norm_eps");
+  // Header values size the buffers below: check them against what the file holds before any allocation (a
+  // block_count of 2^24 or a vocab_size of 2^21 in a 15 MB file once cost 4 GB before an error). Every layer
+  // has at least 9 tensors, so the tensor count bounds the layers before llama_layout lists them.
+  if (c.n_layers > 0 && std::size_t(c.n_layers) > r.tensors().size() / 9)
+    throw InvalidArgument("so8t::llm::load_checkpoint: " + a + "block_count = " + std::to_string(c.n_layers) + " but '" +
+                          path + "' has only " + std::to_string(r.tensors().size()) + " tensors");
   const ParamLayout layout = llama_layout(c);
-  auto read = [&](const std::string& name, const ParamTensor& t, float* dst) {
+  auto check = [&](const std::string& name, const ParamTensor& t) {
     const gguf::TensorInfo* info = r.find_tensor(name);
     if (!info) throw InvalidArgument("so8t::llm::load_checkpoint: '" + path + "' has no tensor '" + name + "'");
-    const gguf::TensorView v = r.tensor(name);
-    if (info->type != quant::Type::f32 || v.size != t.size() * sizeof(float))
+    if (info->type != quant::Type::f32 || info->nbytes != t.size() * sizeof(float))
       throw InvalidArgument("so8t::llm::load_checkpoint: tensor '" + name + "' is not f32 of " +
-                            std::to_string(t.size()) + " elements (" + std::to_string(v.size) + " bytes)");
+                            std::to_string(t.size()) + " elements (" + std::to_string(info->nbytes) + " bytes)");
+  };
+  const bool has_state = md.find("so8t.train.step") != nullptr;
+  for (const auto& t : layout.tensors) {
+    check(t.name, t);
+    if (has_state) {
+      check("so8t.adam_m." + t.name, t);
+      check("so8t.adam_v." + t.name, t);
+    }
+  }
+  auto read = [&](const std::string& name, float* dst) {  // sizes checked above
+    const gguf::TensorView v = r.tensor(name);
     std::memcpy(dst, v.data, v.size);
   };
   ck.params.assign(layout.total, 0.f);
-  for (const auto& t : layout.tensors) read(t.name, t, ck.params.data() + t.offset);
-  if (md.find("so8t.train.step")) {
+  for (const auto& t : layout.tensors) read(t.name, ck.params.data() + t.offset);
+  if (has_state) {
     ck.has_train_state = true;
     ck.state.step = md.get<std::uint64_t>("so8t.train.step");
     ck.state.rng_state = md.get<std::uint64_t>("so8t.train.rng_state");
@@ -141,8 +157,8 @@ inline Checkpoint load_checkpoint(const std::string& path) {
     ck.adam_m.assign(layout.total, 0.f);
     ck.adam_v.assign(layout.total, 0.f);
     for (const auto& t : layout.tensors) {
-      read("so8t.adam_m." + t.name, t, ck.adam_m.data() + t.offset);
-      read("so8t.adam_v." + t.name, t, ck.adam_v.data() + t.offset);
+      read("so8t.adam_m." + t.name, ck.adam_m.data() + t.offset);
+      read("so8t.adam_v." + t.name, ck.adam_v.data() + t.offset);
     }
   }
   return ck;

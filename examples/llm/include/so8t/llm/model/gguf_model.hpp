@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <map>
 #include <optional>
 #include <string>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "so8t/base/errors.hpp"
+#include "so8t/base/finite.hpp"
 #include "so8t/gguf/reader.hpp"
 #include "so8t/quant/type.hpp"
 #include "so8t/llm/model/hparams.hpp"
@@ -167,7 +169,7 @@ class LlamaModel {
  private:
   LlamaModel() = default;
 
-  WeightView weight(const std::string& name, std::int64_t cols, std::int64_t rows, bool vector) const {
+  WeightView weight(const std::string& name, std::int64_t cols, std::int64_t rows, bool vector) {
     const gguf::TensorInfo* t = reader_->find_tensor(name);
     if (!t) throw ModelError("so8t::llm: required tensor '" + name + "' is missing");
     const std::string expect = vector ? "[" + std::to_string(cols) + "]"
@@ -184,6 +186,12 @@ class LlamaModel {
     if (v.size != quant::row_bytes(t->type, cols) * static_cast<std::size_t>(vector ? 1 : rows))
       throw ModelError("so8t::llm: tensor '" + name + "' holds " + std::to_string(v.size) + " bytes, expected " +
                        std::to_string(quant::row_bytes(t->type, cols) * static_cast<std::size_t>(vector ? 1 : rows)));
+    if (vector)  // a NaN norm weight would turn finite through q8 activations and go unnoticed
+      if (const std::size_t bad = first_non_finite(reinterpret_cast<const float*>(v.data), std::size_t(cols));
+          bad < std::size_t(cols))
+        throw ModelError("so8t::llm: norm tensor '" + name + "' holds " +
+                         std::to_string(reinterpret_cast<const float*>(v.data)[bad]) + " at index " + std::to_string(bad));
+    used_.push_back(name);
     return WeightView{name, t->type, vector ? 1 : rows, cols, v.data, v.size};
   }
 
@@ -207,8 +215,12 @@ class LlamaModel {
     if (!(hp_.norm_eps > 0.0f) || !(hp_.norm_eps < 1.0f))
       throw ModelError("so8t::llm: llama.attention.layer_norm_rms_epsilon = " + std::to_string(hp_.norm_eps) +
                        ", expected in (0, 1)");
-    if (!(hp_.rope_theta > 0.0f) || !(hp_.rope_theta < 1e30f))
-      throw ModelError("so8t::llm: llama.rope.freq_base = " + std::to_string(hp_.rope_theta) + ", expected > 0");
+    // >= 1: a tiny (denormal) base overflows theta^(-2/n_rot) and every logit is NaN
+    if (!(hp_.rope_theta >= 1.0f) || !(hp_.rope_theta < 1e30f)) {
+      char v[32];
+      std::snprintf(v, sizeof v, "%g", double(hp_.rope_theta));
+      throw ModelError("so8t::llm: llama.rope.freq_base = " + std::string(v) + ", expected 1 .. 1e30");
+    }
     if (hp_.dim % hp_.n_heads != 0)
       throw ModelError("so8t::llm: llama.embedding_length = " + std::to_string(hp_.dim) +
                        " is not a multiple of llama.attention.head_count = " + std::to_string(hp_.n_heads));
@@ -249,6 +261,13 @@ class LlamaModel {
     out_norm_ = weight(tn::output_norm, E, 1, true);
     tied_ = reader_->find_tensor(tn::output) == nullptr;  // llama.cpp: missing output => tied embeddings
     output_ = tied_ ? tok_embd_ : weight(tn::output, E, hp_.vocab, false);
+    // As llama.cpp, a tensor the architecture does not use means the file is not what it claims to be.
+    if (reader_->tensors().size() != used_.size())
+      for (const gguf::TensorInfo& t : reader_->tensors())
+        if (std::find(used_.begin(), used_.end(), t.name) == used_.end())
+          throw ModelError("so8t::llm: unexpected tensor '" + t.name + "' (" + std::to_string(reader_->tensors().size()) +
+                           " tensors, a llama model of " + std::to_string(hp_.n_layers) + " layers has " +
+                           std::to_string(used_.size()) + ")");
   }
 
   void load_vocab(const gguf::Metadata& md) {
@@ -304,6 +323,7 @@ class LlamaModel {
   LlamaConfig hp_;
   Vocab vocab_;
   WeightView tok_embd_, out_norm_, output_;
+  std::vector<std::string> used_;  ///< names of the tensors load() took
   bool tied_ = false;
   std::vector<LlamaLayerView> layers_;
 };

@@ -66,7 +66,10 @@ struct LlamaConfig {
     if (n_heads % n_kv_heads != 0)
       bad("n_heads = " + std::to_string(n_heads) + " is not a multiple of n_kv_heads = " + std::to_string(n_kv_heads));
     if (gate_stack < 0 || gate_stack > 2) bad("gate_stack = " + std::to_string(gate_stack) + " (must be 0, 1 or 2)");
-    if (!(rope_theta > 0.0) || !(norm_eps > 0.0)) bad("rope_theta and norm_eps must be > 0");
+    // rope_theta >= 1: a tiny (denormal) base overflows theta^(-2/n_rot) into NaN logits
+    if (!(rope_theta >= 1.0 && rope_theta < 1e30) || !(norm_eps > 0.0 && norm_eps < 1.0))
+      bad("rope_theta = " + std::to_string(rope_theta) + " (need 1 .. 1e30) or norm_eps = " + std::to_string(norm_eps) +
+          " (need 0 .. 1) out of range");
     if (rope_dims() != head_dim())
       bad("n_rot = " + std::to_string(n_rot) + " != head_dim = " + std::to_string(head_dim()) + " (partial RoPE)");
   }

@@ -31,8 +31,10 @@ class SpmTokenizer {
                        " types");
     index_.reserve(vocab.tokens.size());
     // First occurrence wins for duplicate pieces.
-    for (std::size_t i = 0; i < vocab.tokens.size(); ++i)
+    for (std::size_t i = 0; i < vocab.tokens.size(); ++i) {
       index_.emplace(vocab.tokens[i], static_cast<std::int32_t>(i));
+      if (vocab.tokens[i].size() > 1 && vocab.tokens[i].find('\n') != std::string::npos) newline_in_pieces_ = true;
+    }
     for (int b = 0; b < 256; ++b) {
       char buf[8];
       std::snprintf(buf, sizeof buf, "<0x%02X>", b);
@@ -48,10 +50,26 @@ class SpmTokenizer {
   std::vector<std::int32_t> encode(const std::string& text, bool add_bos) const {
     std::vector<std::int32_t> out;
     if (add_bos && vocab_.bos >= 0) out.push_back(vocab_.bos);
-    if (text.empty()) return out;
+    encode_into(text, vocab_.add_space_prefix, out);
+    return out;
+  }
+
+  /// Appends the tokens of `text` as it continues a text already encoded, whose last part ended with '\n'
+  /// (no BOS, no space prefix). When no piece longer than one byte contains a newline, no merge crosses one,
+  /// so encoding a text in parts that end at newlines gives exactly the tokens of encode() on the whole text.
+  void encode_continuation(const std::string& text, std::vector<std::int32_t>& out) const {
+    encode_into(text, false, out);
+  }
+
+  /// Whether some vocab piece longer than one byte holds a newline (then encode_continuation is not exact).
+  bool newline_in_pieces() const noexcept { return newline_in_pieces_; }
+
+ private:
+  void encode_into(const std::string& text, bool space_prefix, std::vector<std::int32_t>& out) const {
+    if (text.empty()) return;
     std::string s;
     s.reserve(text.size() * 3 + 3);
-    if (vocab_.add_space_prefix) s += kSpace;
+    if (space_prefix) s += kSpace;
     for (char c : text) {
       if (c == ' ') s += kSpace;
       else s += c;
@@ -125,8 +143,9 @@ class SpmTokenizer {
       for (unsigned char c : piece)
         if (byte_token_[c] >= 0) out.push_back(byte_token_[c]);
     }
-    return out;
   }
+
+ public:
 
   /// The text of one token: U+2581 -> ' ', byte tokens -> that byte, control tokens -> "", the unknown
   /// token -> U+2585 (as llama.cpp's token_to_piece).
@@ -199,6 +218,7 @@ class SpmTokenizer {
   Vocab vocab_;
   std::unordered_map<std::string, std::int32_t> index_;
   std::int32_t byte_token_[256];
+  bool newline_in_pieces_ = false;
 };
 
 }  // namespace so8t::llm

@@ -27,6 +27,7 @@
 #include "so8t/quant/type.hpp"
 #include "so8t/report/calib_json.hpp"
 #include "so8t/report/json.hpp"
+#include "so8t/report/markdown.hpp"
 
 namespace so8t::llm {
 
@@ -125,9 +126,10 @@ inline report::Json to_json(const BakeQcReport& r) {
 }
 
 inline std::string to_markdown(const BakeQcReport& r) {
-  std::string md = "# so8t_bake QC: " + r.in + " -> " + r.out + " (" + r.type + ")\n\n" +
-                   "Reference: the gated checkpoint's forward; " + std::to_string(r.tokens()) + " held-out tokens of `" +
-                   r.data + "`.\n\n" +
+  using report::markdown_text;  // paths are user text
+  std::string md = "# so8t_bake QC: " + markdown_text(r.in) + " -> " + markdown_text(r.out) + " (" + r.type + ")\n\n" +
+                   "Reference: the gated checkpoint's forward; " + std::to_string(r.tokens()) + " held-out tokens of " +
+                   markdown_text(r.data) + ".\n\n" +
                    "| model | max abs dz | mean abs dz | KL mean | KL max | top-1 |\n| --- | --- | --- | --- | --- | --- |\n";
   for (const auto& [name, c] : {std::make_pair(std::string("baked, in memory f32"), r.in_memory),
                                 std::make_pair("baked file (" + r.type + ")", r.file)})
@@ -136,8 +138,8 @@ inline std::string to_markdown(const BakeQcReport& r) {
   if (r.cfg.gate_stack > 0)
     md += "\nGate drift max " + fmt_sci(r.drift.max_error) + ", rms " + fmt_sci(r.drift.rms_error) + "\n";
   md += "\n| target | bound | measured | ok |\n| --- | --- | --- | --- |\n";
-  for (const QcTarget& t : r.targets)  // "|" would split the cell
-    md += "| " + (t.what == "max |dz|" ? std::string("max abs dz") : t.what) + " | " + t.relation() + " " +
+  for (const QcTarget& t : r.targets)
+    md += "| " + markdown_text(t.what) + " | " + t.relation() + " " +
           fmt_sci(t.bound) + " | " + fmt_sci(t.measured) + " | " + (t.ok() ? "yes" : "**no**") + " |\n";
   md += std::string("\nResult: ") + (r.pass() ? "pass" : "FAIL (no output file written)") + "\n";
   return md;

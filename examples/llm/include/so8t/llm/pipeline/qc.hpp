@@ -30,6 +30,7 @@
 #include "so8t/llm/infer/perplexity.hpp"
 #include "so8t/report/calib_json.hpp"
 #include "so8t/report/json.hpp"
+#include "so8t/report/markdown.hpp"
 
 namespace so8t::llm {
 
@@ -326,18 +327,20 @@ inline std::string to_markdown(const QcReport& r, const std::string& svg_prefix)
   std::ostringstream md;
   const auto& A = r.a;
   const auto& B = r.b;
-  md << "# so8t_infer qc: " << A.name << " vs " << B.name << "\n\n"
-     << "- a: `" << A.path << "`\n- b: `" << B.path << "`\n"
+  // names and paths are user text: report::markdown_text keeps them from becoming markup or splitting a cell
+  const std::string name_a = report::markdown_text(A.name), name_b = report::markdown_text(B.name);
+  md << "# so8t_infer qc: " << name_a << " vs " << name_b << "\n\n"
+     << "- a: " << report::markdown_text(A.path) << "\n- b: " << report::markdown_text(B.path) << "\n"
      << "- context " << r.n_ctx << ", " << r.tokens << " held-out tokens, " << r.window_rows << " compared rows, long text "
      << r.long_positions << " positions (stride " << r.stride << ")\n\n"
      << "## Perplexity (llama-perplexity procedure, n_ctx " << r.n_ctx << ")\n\n"
      << "| model | PPL | +/- | mean NLL | scored tokens |\n|---|---|---|---|---|\n"
-     << "| " << A.name << " | " << fmt(A.ppl.ppl, 6) << " | " << fmt(A.ppl.ppl_err, 3) << " | " << fmt(A.ppl.mean_nll, 6)
+     << "| " << name_a << " | " << fmt(A.ppl.ppl, 6) << " | " << fmt(A.ppl.ppl_err, 3) << " | " << fmt(A.ppl.mean_nll, 6)
      << " | " << A.ppl.count << " |\n"
-     << "| " << B.name << " | " << fmt(B.ppl.ppl, 6) << " | " << fmt(B.ppl.ppl_err, 3) << " | " << fmt(B.ppl.mean_nll, 6)
+     << "| " << name_b << " | " << fmt(B.ppl.ppl, 6) << " | " << fmt(B.ppl.ppl_err, 3) << " | " << fmt(B.ppl.mean_nll, 6)
      << " | " << B.ppl.count << " |\n\n"
      << "Relative change b vs a: " << fmt(100.0 * r.ppl_rel_change(), 4) << " %\n\n"
-     << "## Logits, b against a\n\n| max abs diff | mean abs diff | rms diff | mean KL(a||b) | max KL | top-1 agreement |\n"
+     << "## Logits, b against a\n\n| max abs diff | mean abs diff | rms diff | mean KL(a\\|\\|b) | max KL | top-1 agreement |\n"
      << "|---|---|---|---|---|---|\n| " << fmt(r.compare.max_abs_diff) << " | " << fmt(r.compare.mean_abs_diff) << " | "
      << fmt(r.compare.rms_diff) << " | " << fmt(r.compare.kl_mean) << " | " << fmt(r.compare.kl_max) << " | "
      << fmt(r.compare.top1_agreement) << " |\n\n"
@@ -345,7 +348,7 @@ inline std::string to_markdown(const QcReport& r, const std::string& svg_prefix)
      << "| model | T | ECE | RMSCE | MCE | Brier | NLL | accuracy |\n|---|---|---|---|---|---|---|---|\n";
   for (const ModelQc* m : {&A, &B}) {
     const auto row = [&](const char* when, double t, const calib::CalibrationSummary& s) {
-      md << "| " << m->name << " " << when << " | " << fmt(t) << " | " << fmt(s.uniform.ece) << " | " << fmt(s.uniform.rmsce)
+      md << "| " << report::markdown_text(m->name) << " " << when << " | " << fmt(t) << " | " << fmt(s.uniform.ece) << " | " << fmt(s.uniform.rmsce)
          << " | " << fmt(s.uniform.mce) << " | " << fmt(s.brier) << " | " << fmt(s.nll) << " | " << fmt(s.accuracy) << " |\n";
     };
     row("T=1", 1.0, m->calib.before);
@@ -356,15 +359,16 @@ inline std::string to_markdown(const QcReport& r, const std::string& svg_prefix)
         "entropy drops | periodic |\n|---|---|---|---|---|---|---|---|---|\n";
   for (const ModelQc* m : {&A, &B}) {
     const auto& s = m->stability;
-    md << "| " << m->name << " | " << fmt(s.entropy_stats.mean) << " | " << fmt(s.entropy_stats.oscillation_index) << " | "
+    md << "| " << report::markdown_text(m->name) << " | " << fmt(s.entropy_stats.mean) << " | " << fmt(s.entropy_stats.oscillation_index) << " | "
        << fmt(s.entropy_stats.rms_d2) << " | " << fmt(s.max_logit_stats.mean) << " | "
        << fmt(s.max_logit_stats.oscillation_index) << " | " << fmt(s.max_logit_stats.rms_d2) << " | "
        << s.drops.positions.size() << " | " << (s.drops.periodic ? "yes (period " + fmt(s.drops.period) + ")" : "no")
        << " |\n";
   }
   const std::string base = svg_prefix.substr(svg_prefix.find_last_of('/') + 1);
-  md << "\n## Plots\n\n- reliability diagrams: `" << base << ".reliability_a.svg`, `" << base << ".reliability_b.svg`\n"
-     << "- entropy series: `" << base << ".entropy.svg`\n- max-logit series: `" << base << ".max_logit.svg`\n";
+  const auto file = [&](const char* ext) { return report::markdown_text(base + ext); };
+  md << "\n## Plots\n\n- reliability diagrams: " << file(".reliability_a.svg") << ", " << file(".reliability_b.svg") << "\n"
+     << "- entropy series: " << file(".entropy.svg") << "\n- max-logit series: " << file(".max_logit.svg") << "\n";
   return md.str();
 }
 

@@ -20,7 +20,9 @@
 
 #include <array>
 #include <cctype>
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <cstdint>
 #include <optional>
@@ -28,7 +30,9 @@
 #include <vector>
 
 #include "so8t/base/errors.hpp"
+#include "so8t/base/finite.hpp"
 #include "so8t/gguf/gguf.hpp"
+#include "so8t/llm/model/gguf_model.hpp"
 #include "so8t/quant/presets.hpp"
 #include "so8t/quant/quantize.hpp"
 
@@ -102,15 +106,48 @@ struct QuantizeReport {
   std::size_t metadata_pairs = 0;
 };
 
-/// See the file comment. Throws gguf::IoError / gguf::FormatError (missing, unreadable or malformed input)
-/// and InvalidArgument (unknown type, not a llama file, already-quantized input, bad temperature).
+namespace detail {
+
+/// Finite weights can still quantize to Inf (1e38 in q8_0: the f16 block scale overflows; 7e4 in f16): decode
+/// what was produced and refuse the first non-finite value, naming the tensor, block and input value.
+inline void check_quantized_finite(const QuantizedTensor& q, const std::vector<float>& input,
+                                   const std::vector<std::uint8_t>& blob, std::int64_t rows, std::int64_t cols,
+                                   std::vector<float>& decoded) {
+  decoded.resize(input.size());
+  quant::dequantize(q.type_out, blob.data(), decoded.data(), rows, cols);
+  const std::size_t bad = first_non_finite(decoded.data(), decoded.size());
+  if (bad == decoded.size()) return;
+  const std::int64_t row = std::int64_t(bad) / cols, col = std::int64_t(bad) % cols, bs = quant::block_size(q.type_out);
+  const std::int64_t b0 = col / bs * bs;
+  float amax = 0.0f;
+  for (std::int64_t c = b0; c < b0 + bs; ++c) amax = std::max(amax, std::fabs(input[std::size_t(row * cols + c)]));
+  char what[160];
+  std::snprintf(what, sizeof what, "%g at row %lld, column %lld (%s block %lld of the row, largest |input| %g)",
+                double(input[bad]), static_cast<long long>(row), static_cast<long long>(col), quant::type_name(q.type_out),
+                static_cast<long long>(col / bs), double(amax));
+  throw NumericError("so8t::llm::quantize_gguf: tensor '" + q.name + "': the finite input " + what + " becomes " +
+                     std::to_string(decoded[bad]) + " in " + quant::type_name(q.type_out) +
+                     " (beyond the range of its f16 scale or value)");
+}
+
+}  // namespace detail
+
+/// See the file comment. Throws gguf::IoError / gguf::FormatError (missing, unreadable or malformed input),
+/// ModelError (the loader's model-level checks: hparams, shapes, vocab, missing or unexpected tensors, non-finite
+/// norms), InvalidArgument (unknown type, not a llama file, already-quantized input, bad temperature) and
+/// NumericError (finite input that the target type cannot hold).
 inline QuantizeReport quantize_gguf(const std::string& in, const std::string& out, const std::string& preset_or_type,
                                     std::optional<float> temperature = std::nullopt) {
   QuantizeReport rep;
   rep.target = parse_quant_target(preset_or_type);
-  if (temperature && !(*temperature > 0.f && *temperature < 1e30f))
-    throw InvalidArgument("so8t::llm::quantize_gguf: temperature " + std::to_string(*temperature) +
-                          " must be finite and > 0");
+  // a fitted temperature lies well inside [1e-3, 1e3]; a denormal or huge one is a broken fit
+  if (temperature && !(*temperature >= 1e-3f && *temperature <= 1e3f)) {
+    char t[32];
+    std::snprintf(t, sizeof t, "%g", double(*temperature));
+    throw InvalidArgument(std::string("so8t::llm::quantize_gguf: temperature ") + t + " is outside [0.001, 1000]");
+  }
+  // The checks so8t_infer's loader runs (and llama.cpp's): a file it would refuse is never "quantized".
+  LlamaModel::open(in);
   const gguf::Reader r = gguf::Reader::open(in);
   rep.file_bytes_in = r.file_size();
   const gguf::Metadata& md = r.metadata();
@@ -168,7 +205,7 @@ inline QuantizeReport quantize_gguf(const std::string& in, const std::string& ou
     std::vector<std::int64_t> ne(q.ne.begin(), q.ne.begin() + q.n_dims);
     w.add_tensor(q.name, q.type_out, ne);
   }
-  std::vector<float> f32;
+  std::vector<float> f32, check;
   std::vector<std::uint8_t> blob;
   for (const QuantizedTensor& q : rep.tensors) {
     const gguf::TensorView v = r.tensor(q.name);
@@ -185,6 +222,7 @@ inline QuantizeReport quantize_gguf(const std::string& in, const std::string& ou
                               std::to_string(i));
     blob.resize(std::size_t(q.bytes_out));
     quant::quantize(q.type_out, f32.data(), blob.data(), rows, cols);
+    detail::check_quantized_finite(q, f32, blob, rows, cols, check);
     w.write_tensor(q.name, blob.data(), blob.size());
   }
   w.finish();
