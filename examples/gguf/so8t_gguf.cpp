@@ -116,6 +116,7 @@ int main(int argc, char** argv) {
     return cli::kExitUsage;
   }
   if (const int rc = cli::parse(app, argc, argv); rc >= 0) return rc;
+  so8t::gguf::report_bus_error_on_mapped_files();  // a file truncated while mapped: one line, exit 1
   // Exit codes of their own (1, 3, 4) rather than cli::run's 1 for every failure.
   try {
     so8t::gguf::ReadOptions options;

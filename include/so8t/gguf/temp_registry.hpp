@@ -6,6 +6,11 @@
 //   remove_temps_on_signal()                      installs handlers for SIGINT, SIGTERM, SIGHUP that unlink the
 //                                                 registered files, then die of the same signal (exit status
 //                                                 128 + N as without the handler)
+//   report_bus_error_on_mapped_files()            installs a SIGBUS handler: a file the reader maps (gguf::Reader)
+//                                                 that is truncated while in use makes the next read of a lost
+//                                                 page raise SIGBUS; the handler unlinks the temporaries, writes
+//                                                 one line saying so and exits with status 1 (instead of "Bus
+//                                                 error" and a core dump)
 //
 // A fixed table of plain char arrays (no allocation, no locks) because the handler may run at any point of
 // the program; a slot is published with a release store after its name is written. SIGKILL cannot be caught:
@@ -69,7 +74,27 @@ extern "C" inline void so8t_temp_signal_handler(int sig) {
   unlink_registered_temps();
   std::raise(sig);  // SA_RESETHAND restored the default action: die of sig
 }
+
+inline constexpr char kBusErrorMessage[] =
+    "so8t: SIGBUS: a memory-mapped input file was truncated or became unreadable while in use (was it "
+    "rewritten during the run?); no output was written\n";
+
+extern "C" inline void so8t_bus_error_handler(int) {
+  unlink_registered_temps();
+  const ssize_t ignored = ::write(STDERR_FILENO, kBusErrorMessage, sizeof kBusErrorMessage - 1);
+  (void)ignored;
+  ::_exit(1);
+}
+
 }  // namespace detail
+
+/// Installs the SIGBUS handler described in the file comment (call once, early in main).
+inline void report_bus_error_on_mapped_files() noexcept {
+  struct sigaction sa {};
+  sa.sa_handler = detail::so8t_bus_error_handler;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGBUS, &sa, nullptr);
+}
 
 /// Installs the cleanup handler for SIGINT, SIGTERM and SIGHUP (call once, early in main).
 inline void remove_temps_on_signal() noexcept {

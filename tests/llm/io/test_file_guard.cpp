@@ -1,7 +1,7 @@
 // so8t/llm/io/file_guard.hpp and so8t/gguf/temp_registry.hpp: an output is never an input under another
 // spelling (./x, a hard link, a symlink), outputs are checked writable before work, working files have
 // unique names and vanish on destruction and on SIGTERM / SIGINT (checked in a forked child), stale
-// working files of a killed run are reported.
+// working files of a killed run are reported, a mapped file truncated under the program gives one line (SIGBUS).
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -10,6 +10,8 @@
 #include <fstream>
 #include <string>
 
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -134,7 +136,9 @@ void killed_child_leaves_nothing(int sig) {
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   EXPECT_TRUE(WIFSIGNALED(status));
-  if (WIFSIGNALED(status)) EXPECT_EQ(WTERMSIG(status), sig);
+  if (WIFSIGNALED(status)) {
+    EXPECT_EQ(WTERMSIG(status), sig);
+  }
   EXPECT_EQ(d.entries(), 0u) << "temporary files left after signal " << sig;
 }
 
@@ -156,6 +160,54 @@ TEST(TempCleanup, WithoutTheHandlerAKilledChildLeavesItsFile) {  // the control:
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   EXPECT_EQ(d.entries(), 1u);
+}
+
+// A file truncated while mapped: the next touch of a lost page raises SIGBUS; with the handler the child writes
+// one line and exits 1, its working file removed (without it, it dies of SIGBUS: the control).
+int truncated_mapping_child(bool handler, const Dir& d, std::string& stderr_text) {
+  const std::string model = d.file("model.gguf", std::string(1 << 16, 'm'));
+  int pipe_fd[2];
+  if (::pipe(pipe_fd) != 0) return -1;
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(pipe_fd[1], STDERR_FILENO);
+    ::close(pipe_fd[0]);
+    if (handler) so8t::gguf::report_bus_error_on_mapped_files();
+    else ::signal(SIGBUS, SIG_DFL);
+    TempPath t((d.p / "out.gguf").string());
+    const int fd = ::open(model.c_str(), O_RDONLY);
+    void* map = ::mmap(nullptr, 1 << 16, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (::truncate(model.c_str(), 0) != 0) ::_exit(3);
+    volatile char c = static_cast<const char*>(map)[1 << 15];
+    (void)c;
+    ::_exit(0);  // not reached: the page is gone
+  }
+  ::close(pipe_fd[1]);
+  char buf[512];
+  ssize_t n;
+  while ((n = ::read(pipe_fd[0], buf, sizeof buf)) > 0) stderr_text.append(buf, std::size_t(n));
+  ::close(pipe_fd[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return status;
+}
+
+TEST(BusError, TruncatedMappedFileGivesOneLineAndExit1) {
+  {
+    Dir d;
+    std::string err;
+    const int status = truncated_mapping_child(true, d, err);
+    ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
+    EXPECT_EQ(WEXITSTATUS(status), 1);
+    EXPECT_EQ(err, so8t::gguf::detail::kBusErrorMessage);
+    EXPECT_EQ(d.entries(), 1u) << "the working file was left";  // model.gguf only
+  }
+  {
+    Dir d;
+    std::string err;
+    const int status = truncated_mapping_child(false, d, err);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS) << "status " << status;
+  }
 }
 
 TEST(StaleTemps, ReportedOnStderrNotRemoved) {

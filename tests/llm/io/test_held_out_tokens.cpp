@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "so8t/llm/io/held_out_tokens.hpp"
+#include "support/byte_vocab.hpp"
 
 namespace {
 
@@ -22,31 +23,13 @@ using namespace so8t::llm;
 
 const char* kSp = "\xE2\x96\x81";
 
-/// Byte tokens, then merges (score = position: later pieces win) over "the", "and", spaces.
+/// Byte tokens, then merges over "the", "and", spaces (and ".\n", which crosses a newline, when asked).
 Vocab small_vocab(bool newline_piece) {
-  Vocab v;
-  v.model = "llama";
-  v.tokens = {"<unk>", "<s>", "</s>"};
-  v.types = {2, 3, 3};
-  for (int b = 0; b < 256; ++b) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "<0x%02X>", b);
-    v.tokens.push_back(buf);
-    v.types.push_back(6);
-  }
   const std::string s = kSp;
   std::vector<std::string> pieces = {s, "t", "h", "e", "a", "n", "d", s + "t", "he", s + "the", "an", s + "an", s + "and",
                                      "e" + s, s + s};
   if (newline_piece) pieces.push_back(".\n");
-  for (const auto& p : pieces) {
-    v.tokens.push_back(p);
-    v.types.push_back(1);
-  }
-  for (std::size_t i = 0; i < v.tokens.size(); ++i) v.scores.push_back(float(i));
-  v.unk = 0;
-  v.bos = 1;
-  v.eos = 2;
-  return v;
+  return so8t_test::byte_vocab_with(pieces);
 }
 
 struct TextFile {

@@ -195,6 +195,7 @@ inline int parse(CLI::App& app, int argc, char** argv) {
 template <class Body>
 int run(const char* prog, Body&& body) {
   gguf::remove_temps_on_signal();  // an interrupted run leaves no working files
+  gguf::report_bus_error_on_mapped_files();  // a model truncated while mapped: one line, exit 1
   try {
     return std::forward<Body>(body)();
   } catch (const UsageError& e) {

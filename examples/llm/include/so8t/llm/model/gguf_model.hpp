@@ -133,6 +133,14 @@ class LlamaModel {
     return m;
   }
 
+  /// As open(), over a GGUF image in memory that must outlive the model (tests, the fuzz harness).
+  static LlamaModel from_memory(const void* data, std::size_t size) {
+    LlamaModel m;
+    m.reader_.emplace(gguf::Reader::from_memory(data, size));
+    m.load();
+    return m;
+  }
+
   const LlamaConfig& hparams() const noexcept { return hp_; }
   const Vocab& vocab() const noexcept { return vocab_; }
   const WeightView& token_embd() const noexcept { return tok_embd_; }
