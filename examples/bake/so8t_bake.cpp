@@ -97,13 +97,13 @@ int bake_main(const Args& a) {
   const LlamaConfig& cfg = ck.cfg;
   const std::vector<float> baked = bake(ck);
 
-  const std::string text = load_text(a.data);
-  const SplitCorpus split = split_train_val(text, parse_doc_split(a.docs));
-  if (split.val.size() < std::size_t(cfg.ctx) + 1)
-    throw so8t::InvalidArgument("the validation split of '" + a.data + "' has " + std::to_string(split.val.size()) +
-                                " bytes, fewer than ctx + 1 = " + std::to_string(cfg.ctx + 1));
+  // Only the part of the validation split that QC evaluates is read (a large --data file is never held whole).
   const std::size_t windows = std::size_t((a.qc_tokens + cfg.ctx - 1) / cfg.ctx);
-  const std::vector<Batch> batches = eval_batches(split.val, 8, cfg.ctx, windows);
+  const Corpus val = validation_prefix(a.data, parse_doc_split(a.docs), windows * std::size_t(cfg.ctx) + 1);
+  if (val.size() < std::size_t(cfg.ctx) + 1)
+    throw so8t::InvalidArgument("the validation split of '" + a.data + "' has " + std::to_string(val.size()) +
+                                " bytes, fewer than ctx + 1 = " + std::to_string(cfg.ctx + 1));
+  const std::vector<Batch> batches = eval_batches(val, 8, cfg.ctx, windows);
 
   io::TempPath pending(a.out);  // a unique working name; renamed onto --out only after QC passes
   const std::string name = a.name.empty() ? "so8t tiny llama, SO(8) gates baked (" + a.type + ")" : a.name;

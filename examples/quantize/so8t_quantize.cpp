@@ -22,6 +22,7 @@
 
 #include "so8t/llm/io/cli.hpp"
 #include "so8t/llm/io/file_guard.hpp"
+#include "so8t/llm/io/held_out_tokens.hpp"
 #include "so8t/llm/io/text_data.hpp"
 #include "so8t/llm/model/gguf_model.hpp"
 #include "so8t/llm/infer/llama_infer.hpp"
@@ -46,13 +47,16 @@ int quantize(const std::string& in, const std::string& out, const std::string& t
              const std::string& calibrate, std::size_t calibrate_tokens) {
   std::string fit_line;
   if (!calibrate.empty()) {
-    const std::string text = so8t::llm::load_held_out_text(calibrate);  // before any file is written
+    // The text's tokens before any file is written (the tokenizer is the input's: quantizing keeps it).
+    const std::vector<std::int32_t> tokens = [&] {
+      const so8t::llm::LlamaModel src = so8t::llm::LlamaModel::open(in);
+      return so8t::llm::held_out_tail_tokens(so8t::llm::SpmTokenizer(src.vocab()), calibrate, calibrate_tokens,
+                                             src.vocab().add_bos);
+    }();
     const so8t::llm::io::TempPath uncalibrated(out);  // unique name, removed on return, error or signal
     const std::string& tmp = uncalibrated.path();
     so8t::llm::quantize_gguf(in, tmp, type, std::nullopt);
     const so8t::llm::LlamaModel m = so8t::llm::LlamaModel::open(tmp);
-    std::vector<std::int32_t> tokens = so8t::llm::SpmTokenizer(m.vocab()).encode(text, m.vocab().add_bos);
-    if (tokens.size() > calibrate_tokens) tokens.erase(tokens.begin(), tokens.end() - std::ptrdiff_t(calibrate_tokens));
     so8t::llm::LlamaInfer inf(m);
     const int n_ctx = inf.n_ctx();
     const so8t::calib::TemperatureFit fit =

@@ -55,6 +55,8 @@ TEST_P(QuantDot, MatchesDequantizedDoubleDot) {
 
 INSTANTIATE_TEST_SUITE_P(Types, QuantDot,
                          ::testing::Values(DotCase{Type::q8_0, "q8_0"}, DotCase{Type::q4_0, "q4_0"},
+                                           DotCase{Type::q4_1, "q4_1"}, DotCase{Type::q5_0, "q5_0"},
+                                           DotCase{Type::q5_1, "q5_1"},
                                            DotCase{Type::q4_k, "q4_k"}, DotCase{Type::q5_k, "q5_k"},
                                            DotCase{Type::q6_k, "q6_k"}),
                          [](const ::testing::TestParamInfo<DotCase>& i) { return std::string(i.param.name); });
@@ -105,7 +107,7 @@ TEST(QuantDotBest, WithoutSimdIsTheScalarDot) {
   std::vector<float> w(n), a(n);
   for (auto& v : w) v = nd(rng);
   for (auto& v : a) v = nd(rng);
-  for (const Type wt : {Type::q8_0, Type::q4_0, Type::q4_k, Type::q5_k, Type::q6_k}) {
+  for (const Type wt : {Type::q8_0, Type::q4_0, Type::q4_1, Type::q5_0, Type::q5_1, Type::q4_k, Type::q5_k, Type::q6_k}) {
     const Type at = so8t::quant::vec_dot_type(wt);
     std::vector<std::uint8_t> qw(so8t::quant::row_bytes(wt, n)), qa(so8t::quant::row_bytes(at, n));
     so8t::quant::quantize(wt, w.data(), qw.data(), 1, n);
@@ -139,7 +141,8 @@ TEST(QuantDotBest, Avx2Q8KQuantizerIsExact) {
 
 TEST(QuantDotErrors, RejectsUnsupportedTypesAndBadLengths) {
   std::vector<std::uint8_t> buf(4096);
-  EXPECT_THROW(so8t::quant::vec_dot(Type::q4_1, buf.data(), buf.data(), 32), std::invalid_argument);
+  EXPECT_THROW(so8t::quant::vec_dot(Type::f16, buf.data(), buf.data(), 32), std::invalid_argument);
+  EXPECT_THROW(so8t::quant::vec_dot(Type::q5_1, buf.data(), buf.data(), 48), std::invalid_argument);
   EXPECT_THROW(so8t::quant::vec_dot(Type::q4_k, buf.data(), buf.data(), 100), std::invalid_argument);
   EXPECT_THROW(so8t::quant::vec_dot(Type::q8_0, nullptr, buf.data(), 32), std::invalid_argument);
 }

@@ -1,6 +1,7 @@
 // so8t/quant/dot.hpp: dot products of quantized weights with quantized activations, as inference uses
 // them (spec §7 "Inference note": llama.cpp converts the activation row to Q8_0 for Q4_0/Q5_0/Q8_0
-// weights and to Q8_K for the K-quants, then multiplies block by block).
+// weights, to Q8_1 (Q8_0's levels and scale plus s = d * sum) for Q4_1/Q5_1, and to Q8_K for the K-quants,
+// then multiplies block by block; so8t uses Q8_0 for the Q8_1 cases and sums the levels exactly).
 //
 // Integer products are summed exactly in int32 per (sub-)block; only the per-block scaling is float32,
 // accumulated sequentially with fp::mul so the result does not depend on compiler flags. These are not
@@ -16,6 +17,7 @@
 #include "so8t/base/fp.hpp"
 #include "so8t/quant/blocks.hpp"
 #include "so8t/quant/k_common.hpp"
+#include "so8t/quant/q5_0.hpp"
 #include "so8t/quant/rounding.hpp"
 #include "so8t/quant/type.hpp"
 
@@ -44,6 +46,61 @@ SO8T_HOST_DEVICE float vec_dot_q4_0_q8_0(const BlockQ4_0* w, const BlockQ8_0* a,
     }
     const float d = fp::mul(detail::from_fp16(w[b].d), detail::from_fp16(a[b].d));
     sum = fp::madd(sum, static_cast<float>(sumi), d);
+  }
+  return sum;
+}
+
+namespace detail {
+/// The 32 levels of a block in value order: Q4_1 nibbles 0..15; Q5_0 / Q5_1 nibble | bit j of qh << 4.
+SO8T_HOST_DEVICE void unpack_levels(const BlockQ4_1& w, std::int32_t* q) {
+  for (int j = 0; j < 16; ++j) q[j] = w.qs[j] & 0x0F, q[j + 16] = w.qs[j] >> 4;
+}
+template <class Block>
+SO8T_HOST_DEVICE void unpack_q5_levels(const Block& w, std::int32_t* q) {
+  const std::uint32_t qh = load_qh(w.qh);
+  for (int j = 0; j < 16; ++j) {
+    q[j] = (w.qs[j] & 0x0F) | static_cast<std::int32_t>(((qh >> j) & 1u) << 4);
+    q[j + 16] = (w.qs[j] >> 4) | static_cast<std::int32_t>(((qh >> (j + 16)) & 1u) << 4);
+  }
+}
+SO8T_HOST_DEVICE void unpack_levels(const BlockQ5_0& w, std::int32_t* q) { unpack_q5_levels(w, q); }
+SO8T_HOST_DEVICE void unpack_levels(const BlockQ5_1& w, std::int32_t* q) { unpack_q5_levels(w, q); }
+
+/// Affine blocks (value = d * level + m) x Q8_0: per block d_w d_a sum(q qa) + m_w d_a sum(qa). llama.cpp pairs
+/// Q4_1 / Q5_1 with Q8_1, whose levels and d are Q8_0's; its stored s = d * sum(qa) is computed exactly here.
+template <class Block>
+SO8T_HOST_DEVICE float affine_dot_q8_0(const Block* w, const BlockQ8_0* a, std::int64_t nblocks) {
+  float sum = 0.0f;
+  for (std::int64_t b = 0; b < nblocks; ++b) {
+    std::int32_t q[32], sumi = 0, suma = 0;
+    unpack_levels(w[b], q);
+    for (int j = 0; j < 32; ++j) sumi += q[j] * std::int32_t(a[b].qs[j]), suma += a[b].qs[j];
+    const float da = from_fp16(a[b].d);
+    sum = fp::madd(sum, static_cast<float>(sumi), fp::mul(from_fp16(w[b].d), da));
+    sum = fp::madd(sum, from_fp16(w[b].m), fp::mul(da, static_cast<float>(suma)));
+  }
+  return sum;
+}
+}  // namespace detail
+
+/// Q4_1 weights x Q8_0 activations (levels 0..15, see detail::affine_dot_q8_0).
+SO8T_HOST_DEVICE float vec_dot_q4_1_q8_0(const BlockQ4_1* w, const BlockQ8_0* a, std::int64_t nblocks) {
+  return detail::affine_dot_q8_0(w, a, nblocks);
+}
+
+/// Q5_1 weights x Q8_0 activations (levels 0..31, see detail::affine_dot_q8_0).
+SO8T_HOST_DEVICE float vec_dot_q5_1_q8_0(const BlockQ5_1* w, const BlockQ8_0* a, std::int64_t nblocks) {
+  return detail::affine_dot_q8_0(w, a, nblocks);
+}
+
+/// Q5_0 weights x Q8_0 activations: levels (q5 - 16).
+SO8T_HOST_DEVICE float vec_dot_q5_0_q8_0(const BlockQ5_0* w, const BlockQ8_0* a, std::int64_t nblocks) {
+  float sum = 0.0f;
+  for (std::int64_t b = 0; b < nblocks; ++b) {
+    std::int32_t q[32], sumi = 0;
+    detail::unpack_levels(w[b], q);
+    for (int j = 0; j < 32; ++j) sumi += (q[j] - 16) * std::int32_t(a[b].qs[j]);
+    sum = fp::madd(sum, static_cast<float>(sumi), fp::mul(detail::from_fp16(w[b].d), detail::from_fp16(a[b].d)));
   }
   return sum;
 }
@@ -108,10 +165,10 @@ SO8T_HOST_DEVICE float vec_dot_q6_k_q8_k(const BlockQ6K* w, const BlockQ8K* a, s
   return sum;
 }
 
-/// The activation type a weight type's dot product expects (Q8_0 or Q8_K).
+/// The activation type a weight type's dot product expects (Q8_0 or Q8_K; f32/f16/bf16 have none).
 inline Type vec_dot_type(Type weight) {
   switch (weight) {
-    case Type::q4_0: case Type::q8_0: return Type::q8_0;
+    case Type::q4_0: case Type::q4_1: case Type::q5_0: case Type::q5_1: case Type::q8_0: return Type::q8_0;
     case Type::q4_k: case Type::q5_k: case Type::q6_k: return Type::q8_k;
     default:
       throw InvalidArgument(std::string("so8t::quant::vec_dot_type: no quantized dot product for weight type ") +
@@ -134,6 +191,9 @@ inline float vec_dot(Type weight, const void* w, const void* act, std::int64_t n
   switch (weight) {
     case Type::q8_0: return vec_dot_q8_0_q8_0(static_cast<const BlockQ8_0*>(w), static_cast<const BlockQ8_0*>(act), nb);
     case Type::q4_0: return vec_dot_q4_0_q8_0(static_cast<const BlockQ4_0*>(w), static_cast<const BlockQ8_0*>(act), nb);
+    case Type::q4_1: return vec_dot_q4_1_q8_0(static_cast<const BlockQ4_1*>(w), static_cast<const BlockQ8_0*>(act), nb);
+    case Type::q5_0: return vec_dot_q5_0_q8_0(static_cast<const BlockQ5_0*>(w), static_cast<const BlockQ8_0*>(act), nb);
+    case Type::q5_1: return vec_dot_q5_1_q8_0(static_cast<const BlockQ5_1*>(w), static_cast<const BlockQ8_0*>(act), nb);
     case Type::q4_k: return vec_dot_q4_k_q8_k(static_cast<const BlockQ4K*>(w), static_cast<const BlockQ8K*>(act), nb);
     case Type::q5_k: return vec_dot_q5_k_q8_k(static_cast<const BlockQ5K*>(w), static_cast<const BlockQ8K*>(act), nb);
     case Type::q6_k: return vec_dot_q6_k_q8_k(static_cast<const BlockQ6K*>(w), static_cast<const BlockQ8K*>(act), nb);

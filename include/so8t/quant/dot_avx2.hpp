@@ -66,6 +66,54 @@ __attribute__((target("avx2,fma,f16c"))) inline __m256 block_dot(const BlockQ4_0
   return _mm256_fmadd_ps(_mm256_set1_ps(h2f(w.d) * h2f(a.d)), s, acc);
 }
 
+/// The 4-bit levels of a 32-value block (Q4_0 / Q4_1 / Q5_x low nibbles): bytes 0..15 the low nibbles of
+/// qs[0..15], bytes 16..31 the high ones, as the value order of the block.
+__attribute__((target("avx2,fma,f16c"))) inline __m256i nibbles(const std::uint8_t* qs) {
+  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), _mm256_set1_epi8(0x0F));
+}
+/// Byte j = 0x10 where bit j of a Q5_x block's qh is set, else 0 (the fifth bit of value j).
+__attribute__((target("avx2,fma,f16c"))) inline __m256i fifth_bits(const std::uint8_t* qh4) {
+  std::uint32_t qh;
+  std::memcpy(&qh, qh4, 4);  // little-endian, as detail::load_qh
+  // Byte j takes qh's byte j / 8 and keeps bit j % 8.
+  const __m256i pick = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0);
+  const __m256i bit = _mm256_set1_epi64x(static_cast<long long>(0x8040201008040201ULL));
+  const __m256i b = _mm256_and_si256(_mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(qh)), pick), bit);
+  return _mm256_and_si256(_mm256_cmpeq_epi8(b, bit), _mm256_set1_epi8(0x10));
+}
+/// Eight int32 partial sums of <qw, qa> for signed levels qw (|qw| <= 127).
+__attribute__((target("avx2,fma,f16c"))) inline __m256i signed_dot(__m256i qw, __m256i qa) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qa, qw)),
+                           _mm256_set1_epi16(1));
+}
+/// Eight int32 partial sums of <u, qa> for unsigned levels u < 128.
+__attribute__((target("avx2,fma,f16c"))) inline __m256i unsigned_dot(__m256i u, __m256i qa) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, qa), _mm256_set1_epi16(1));
+}
+/// Affine blocks (Q4_1 / Q5_1: value = d * u + m): d_w d_a <u, qa> + m_w d_a sum(qa), the integer sums exact.
+__attribute__((target("avx2,fma,f16c"))) inline __m256 affine_block_dot(__m256i u, std::uint16_t d, std::uint16_t m,
+                                                                       const BlockQ8_0& a, __m256 acc) {
+  const __m256i qa = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs));
+  const float da = h2f(a.d);
+  acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(d) * da), _mm256_cvtepi32_ps(unsigned_dot(u, qa)), acc);
+  return _mm256_fmadd_ps(_mm256_set1_ps(h2f(m) * da), _mm256_cvtepi32_ps(unsigned_dot(_mm256_set1_epi8(1), qa)), acc);
+}
+/// Q4_1 x Q8_0: levels 0..15, plus the block minimum times the activation sum.
+__attribute__((target("avx2,fma,f16c"))) inline __m256 block_dot(const BlockQ4_1& w, const BlockQ8_0& a, __m256 acc) {
+  return affine_block_dot(nibbles(w.qs), w.d, w.m, a, acc);
+}
+/// Q5_0 x Q8_0: levels (q5 - 16).
+__attribute__((target("avx2,fma,f16c"))) inline __m256 block_dot(const BlockQ5_0& w, const BlockQ8_0& a, __m256 acc) {
+  const __m256i qw = _mm256_sub_epi8(_mm256_or_si256(nibbles(w.qs), fifth_bits(w.qh)), _mm256_set1_epi8(16));
+  const __m256i qa = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs));
+  return _mm256_fmadd_ps(_mm256_set1_ps(h2f(w.d) * h2f(a.d)), _mm256_cvtepi32_ps(signed_dot(qw, qa)), acc);
+}
+/// Q5_1 x Q8_0: levels 0..31, plus the block minimum times the activation sum.
+__attribute__((target("avx2,fma,f16c"))) inline __m256 block_dot(const BlockQ5_1& w, const BlockQ8_0& a, __m256 acc) {
+  return affine_block_dot(_mm256_or_si256(nibbles(w.qs), fifth_bits(w.qh)), w.d, w.m, a, acc);
+}
+
 /// Sum of block_dot over nb blocks in two FMA chains (even and odd blocks), then a horizontal add.
 template <class WBlock>
 __attribute__((target("avx2,fma,f16c"))) inline float two_chain_dot(const WBlock* w, const BlockQ8_0* a,
@@ -218,7 +266,7 @@ __attribute__((target("avx2,fma,f16c"))) inline void quantize_row_q8_k_avx2(cons
 inline bool has_avx2_dots() { return cpu::has_avx2_fma_f16c(); }
 
 /// One row of n weights of type `weight` times n activations in vec_dot_type(weight): the AVX2 kernel when
-/// `simd` is true and the type has one (q8_0, q4_0, q4_K, q6_K; the caller checked has_avx2_dots()),
+/// `simd` is true and the type has one (q8_0, q4_0, q4_1, q5_0, q5_1, q4_K, q6_K; the caller checked has_avx2_dots()),
 /// otherwise vec_dot (which validates its arguments).
 inline float vec_dot_best(Type weight, const void* w, const void* act, std::int64_t n, bool simd) {
 #if SO8T_CPU_X86
@@ -228,6 +276,12 @@ inline float vec_dot_best(Type weight, const void* w, const void* act, std::int6
         return vec_dot_q8_0_q8_0_avx2(static_cast<const BlockQ8_0*>(w), static_cast<const BlockQ8_0*>(act), n / 32);
       case Type::q4_0:
         return vec_dot_q4_0_q8_0_avx2(static_cast<const BlockQ4_0*>(w), static_cast<const BlockQ8_0*>(act), n / 32);
+      case Type::q4_1:
+        return avx2::two_chain_dot(static_cast<const BlockQ4_1*>(w), static_cast<const BlockQ8_0*>(act), n / 32);
+      case Type::q5_0:
+        return avx2::two_chain_dot(static_cast<const BlockQ5_0*>(w), static_cast<const BlockQ8_0*>(act), n / 32);
+      case Type::q5_1:
+        return avx2::two_chain_dot(static_cast<const BlockQ5_1*>(w), static_cast<const BlockQ8_0*>(act), n / 32);
       case Type::q4_k:
         return vec_dot_q4_k_q8_k_avx2(static_cast<const BlockQ4K*>(w), static_cast<const BlockQ8K*>(act), n / 256);
       case Type::q6_k:

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <random>
 #include <limits>
 #include <unistd.h>
 
@@ -188,6 +189,13 @@ TEST(LlamaErrors, SemanticChecks) {
     e.set_value = gguf::Value::of(1e-40f);  // denormal
     cases.push_back({"rope-denormal", e, "llama.rope.freq_base = 9.99995e-41, expected 1 .. 1e30"});
   }
+  {
+    // 276 empty strings: it loaded, and every text became unknown tokens
+    Edit e;
+    e.set_key = "tokenizer.ggml.tokens";
+    e.set_value = gguf::Value::array(std::vector<std::string>(276));
+    cases.push_back({"empty-vocab", e, "tokenizer.ggml.tokens (276 tokens) has no newline token"});
+  }
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
     const std::string path = edited_copy(c.name + ".gguf", c.edit);
@@ -285,3 +293,65 @@ TEST(LlamaModelVariants, TiedOutputAndOtherTypes) {
     std::remove(path.c_str());
   }
 }
+
+namespace {
+
+// Every matrix of a q4_1 / q5_0 / q5_1 / f16 / bf16 copy through CpuLinear (AVX2 and portable, quantized and
+// f32 activations) against a double product of the dequantized weight with the activations the path is
+// meant to use: x rounded through q8_0 for the quantized dots (what llama.cpp feeds Q4_1/Q5_x), x itself for
+// f16/bf16 and for f32 activations. These are the paths that used to keep an fp32 copy of each matrix.
+// Tolerance: the integer block sums are exact; what is left are float block scalings and sums (and the
+// dequantization rounding of each weight), far below 1e-5 of the row's magnitude sum.
+TEST(LlamaModelVariants, StreamedAndAffineDotsMatchDoubleReference) {
+  SO8T_REQUIRE_LLAMA_DATA();
+  std::mt19937 rng(23);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  using so8t::quant::Type;
+  for (const Type t : {Type::q4_1, Type::q5_0, Type::q5_1, Type::f16, Type::bf16}) {
+    Edit e;
+    e.matrix_type = t;
+    const std::string path = edited_copy(std::string("streamed_") + so8t::quant::type_name(t) + ".gguf", e);
+    const LlamaModel model = LlamaModel::open(path);
+    const bool quantized = t != Type::f16 && t != Type::bf16;
+    for (const bool quantize_acts : {true, false}) {
+      for (const bool simd : {true, false}) {
+        CpuLinear lin(quantize_acts, simd);
+        double worst = 0;
+        for (const WeightView* w : model.matrices()) {
+          for (const std::int64_t M : {std::int64_t(1), std::int64_t(5)}) {
+            const std::int64_t N = w->rows, K = w->cols;
+            std::vector<float> x(static_cast<std::size_t>(M * K)), y(static_cast<std::size_t>(M * N));
+            for (float& v : x) v = nd(rng);
+            lin.matmul(*w, x.data(), M, y.data());
+            std::vector<float> xa = x;
+            if (quantize_acts && quantized) {
+              std::vector<std::uint8_t> q(so8t::quant::row_bytes(Type::q8_0, K) * static_cast<std::size_t>(M));
+              so8t::quant::quantize(Type::q8_0, x.data(), q.data(), M, K);
+              so8t::quant::dequantize(Type::q8_0, q.data(), xa.data(), M, K);
+            }
+            std::vector<float> wf(static_cast<std::size_t>(N * K));
+            so8t::quant::dequantize(t, w->data, wf.data(), N, K);
+            for (std::int64_t r = 0; r < M; ++r)
+              for (std::int64_t n = 0; n < N; ++n) {
+                double ref = 0, mag = 0;
+                for (std::int64_t k = 0; k < K; ++k) {
+                  const double p = double(wf[static_cast<std::size_t>(n * K + k)]) * xa[static_cast<std::size_t>(r * K + k)];
+                  ref += p;
+                  mag += std::fabs(p);
+                }
+                const double err = std::fabs(double(y[static_cast<std::size_t>(r * N + n)]) - ref);
+                worst = std::max(worst, err / (mag + 1e-30));
+                ASSERT_LE(err, 1e-5 * mag + 1e-30) << so8t::quant::type_name(t) << " " << w->name << " row " << r
+                                                    << " col " << n << " quantize " << quantize_acts << " simd " << simd;
+              }
+          }
+        }
+        std::printf("[ infer    ] %-5s quantize_acts %d simd %d: max |y - ref| / sum|w x| = %.3g\n",
+                    so8t::quant::type_name(t), int(quantize_acts), int(simd), worst);
+      }
+    }
+    std::remove(path.c_str());
+  }
+}
+
+}  // namespace

@@ -181,14 +181,20 @@ for lie in lie-vocab.gguf lie-layers.gguf; do
   [[ $rss -lt 262144 ]] || { echo "FAIL: so8t_bake on $lie peaked at $rss kB"; fails=$((fails + 1)); }
   expect_refused "$bin/train/so8t_train" --config micro --data kjv --resume $lie --out lie-out.gguf --steps 1
 done
-# 200 MB of text: perplexity reads only what it scores
+# 200 MB of text: perplexity, bake's QC and quantize --calibrate read only what they use
 awk 'BEGIN { srand(1); for (i = 0; i < 6000000; ++i) printf "line %d of the long text, %d\n", i, int(rand() * 1e6) }' > big.txt
-/usr/bin/time -f '%M' -o rss.txt "$bin/infer/so8t_infer" perplexity --model m.gguf --text big.txt > /dev/null ||
-  { echo "FAIL: perplexity on big.txt"; fails=$((fails + 1)); }
-rss=$(tail -1 rss.txt) && rm rss.txt
-echo "perplexity on $(( $(stat -c %s big.txt) >> 20 )) MiB of text: peak RSS $((rss >> 10)) MiB"
-[[ $rss -lt 1048576 ]] || { echo "FAIL: perplexity on big.txt peaked at $rss kB"; fails=$((fails + 1)); }
-rm -f big.txt
+peak_rss() {  # peak_rss WHAT command...: runs it, prints its peak RSS and fails above 1 GiB
+  local what=$1
+  shift
+  /usr/bin/time -f '%M' -o rss.txt "$@" > /dev/null 2>&1 || { echo "FAIL: $what"; fails=$((fails + 1)); }
+  rss=$(tail -1 rss.txt) && rm rss.txt
+  echo "$what on $(( $(stat -c %s big.txt) >> 20 )) MiB of text: peak RSS $((rss >> 10)) MiB"
+  [[ $rss -lt 1048576 ]] || { echo "FAIL: $what on big.txt peaked at $rss kB"; fails=$((fails + 1)); }
+}
+peak_rss perplexity "$bin/infer/so8t_infer" perplexity --model m.gguf --text big.txt
+peak_rss "so8t_bake --data" "$bin/bake/so8t_bake" --in ck.gguf --out big-baked.gguf --data big.txt
+peak_rss "so8t_quantize --calibrate" "$bin/quantize/so8t_quantize" --in m.gguf --out big-q.gguf --type q8_0 --calibrate big.txt
+rm -f big.txt big-baked.gguf big-q.gguf
 cd "$root"
 [[ $fails -eq 0 ]] || { echo "ci.sh: $fails output-safety checks failed"; exit 1; }
 echo "== pipeline CI passed"

@@ -21,6 +21,8 @@
 #include <fstream>
 #include <set>
 #include <string>
+#include <cstdlib>
+#include <limits>
 #include <vector>
 
 #include "so8t/calib.hpp"
@@ -468,6 +470,8 @@ struct LlamaEdit {
   std::string poison;          ///< f32 tensor whose first entry becomes poison_value
   float poison_value = 0.0f;
   std::string extra_tensor;    ///< an f32 [4] tensor the llama architecture does not have
+  std::string drop_tensor;     ///< tensor left out
+  std::string swap_shape;      ///< 2-D tensor written with ne0 / ne1 swapped (same bytes)
 };
 
 void copy_edited(const std::string& src, const std::string& dst, const LlamaEdit& e) {
@@ -475,9 +479,15 @@ void copy_edited(const std::string& src, const std::string& dst, const LlamaEdit
   gguf::Writer w(dst);
   for (const auto& kv : r.metadata())
     if (kv.key != e.drop_key) w.add_metadata(kv.key, kv.key == e.set_key ? e.set_value : kv.value);
-  for (const auto& t : r.tensors()) w.add_tensor(t.name, t.type, std::vector<std::int64_t>(t.ne.begin(), t.ne.begin() + t.n_dims));
+  for (const auto& t : r.tensors()) {
+    if (t.name == e.drop_tensor) continue;
+    std::vector<std::int64_t> ne(t.ne.begin(), t.ne.begin() + t.n_dims);
+    if (t.name == e.swap_shape && ne.size() == 2) std::swap(ne[0], ne[1]);
+    w.add_tensor(t.name, t.type, ne);
+  }
   if (!e.extra_tensor.empty()) w.add_tensor(e.extra_tensor, quant::Type::f32, {4});
   for (const auto& t : r.tensors()) {
+    if (t.name == e.drop_tensor) continue;
     const gguf::TensorView v = r.tensor(t.name);
     std::vector<std::uint8_t> bytes(v.data, v.data + v.size);
     if (t.name == e.poison) std::memcpy(bytes.data(), &e.poison_value, sizeof(float));
@@ -567,6 +577,90 @@ TEST(BadInputs, QuantizeRefusesModelLiesAndNonFiniteResults) {
   EXPECT_EQ(tmp.listing(), before) << "an error left a file behind";
 }
 
+// Every model-level lie the loader refuses, so8t_quantize refuses too, leaving no output (it once accepted 87
+// of 136 such lies and wrote a "model"). The lies are enumerated, not hand-picked: each metadata key dropped,
+// each numeric key set to 0 and to 2^31, each key given the wrong type, each tensor dropped, each non-square
+// matrix transposed, each tensor's first value NaN, an extra tensor.
+TEST(BadInputs, QuantizeRefusesEveryLieTheLoaderRefuses) {
+  TempDir tmp;
+  const LlamaConfig cfg = small_config(1);
+  const Checkpoint ck = random_checkpoint(cfg, 4);
+  const std::string baked = tmp / "baked.gguf", in = tmp / "in.gguf", out = tmp / "out.gguf";
+  write_llama_gguf(baked, cfg, bake(ck).data(), quant::Type::f32, "x");
+  const auto before = tmp.listing();
+  std::vector<std::pair<std::string, LlamaEdit>> lies;
+  {
+    const gguf::Reader r = gguf::Reader::open(baked);
+    for (const auto& kv : r.metadata()) {
+      LlamaEdit drop;
+      drop.drop_key = kv.key;
+      lies.emplace_back("drop " + kv.key, drop);
+      LlamaEdit wrong;
+      wrong.set_key = kv.key;
+      wrong.set_value = kv.value.type() == gguf::ValueType::string ? gguf::Value::of(std::uint32_t(7)) : gguf::Value::of("x");
+      lies.emplace_back("wrong type " + kv.key, wrong);
+      if (kv.value.type() == gguf::ValueType::u32 || kv.value.type() == gguf::ValueType::i32 ||
+          kv.value.type() == gguf::ValueType::f32) {
+        for (const std::uint32_t v : {0u, 1u << 31}) {
+          LlamaEdit e;
+          e.set_key = kv.key;
+          e.set_value = kv.value.type() == gguf::ValueType::f32 ? gguf::Value::of(float(v)) : gguf::Value::of(v);
+          if (kv.value.type() == gguf::ValueType::i32) e.set_value = gguf::Value::of(std::int32_t(v == 0 ? 0 : -1));
+          lies.emplace_back("set " + kv.key + " = " + std::to_string(v), e);
+        }
+      }
+    }
+    for (const auto& t : r.tensors()) {
+      LlamaEdit drop;
+      drop.drop_tensor = t.name;
+      lies.emplace_back("drop tensor " + t.name, drop);
+      if (t.n_dims == 2 && t.ne[0] != t.ne[1]) {
+        LlamaEdit sw;
+        sw.swap_shape = t.name;
+        lies.emplace_back("transpose " + t.name, sw);
+      }
+      LlamaEdit nan;
+      nan.poison = t.name;
+      nan.poison_value = std::nanf("");
+      lies.emplace_back("NaN in " + t.name, nan);
+    }
+    LlamaEdit extra;
+    extra.extra_tensor = "blk.0.attn_q.bias";
+    lies.emplace_back("extra tensor", extra);
+  }
+  std::size_t loader_refused = 0, quantize_refused = 0, quantize_refused_of_loader = 0;
+  for (const auto& [what, edit] : lies) {
+    SCOPED_TRACE(what);
+    copy_edited(baked, in, edit);
+    bool loader_ok = true, quantize_ok = true;
+    try {
+      (void)LlamaModel::open(in);
+    } catch (const std::exception&) {
+      loader_ok = false;
+    }
+    try {
+      quantize_gguf(in, out, "q8_0");
+    } catch (const std::exception&) {
+      quantize_ok = false;
+    }
+    loader_refused += !loader_ok;
+    quantize_refused += !quantize_ok;
+    quantize_refused_of_loader += !loader_ok && !quantize_ok;
+    if (std::getenv("SO8T_LIST_LIES")) std::printf("  %-50s loader %s quantize %s\n", what.c_str(), loader_ok ? "accepts" : "refuses", quantize_ok ? "accepts" : "refuses");
+    if (!loader_ok) {
+      EXPECT_FALSE(quantize_ok) << "so8t_quantize accepts a file the loader refuses";
+      EXPECT_FALSE(fs::exists(out));
+    }
+    fs::remove(out);
+  }
+  fs::remove(in);
+  std::printf("[ quantize ] %zu enumerated lies: the loader refuses %zu, so8t_quantize %zu (%zu of the loader's)\n",
+              lies.size(), loader_refused, quantize_refused, quantize_refused_of_loader);
+  EXPECT_GE(lies.size(), 100u);
+  EXPECT_GE(loader_refused, 60u);  // the enumeration is not mostly harmless edits
+  EXPECT_EQ(tmp.listing(), before) << "an error left a file behind";
+}
+
 // Header values that would size huge buffers are checked against the file first (ci.sh measures the memory).
 TEST(BadInputs, CheckpointHeaderLiesFailBeforeAllocating) {
   TempDir tmp;
@@ -587,6 +681,21 @@ TEST(BadInputs, CheckpointHeaderLiesFailBeforeAllocating) {
   expect_throw_with<so8t::InvalidArgument>([&] { load_checkpoint(lie); }, "tensor 'token_embd.weight' is not f32 of 134217728");
   copy_edited(ckp, lie, set("so8t.rope_theta", gguf::Value::of(1e-310)));
   expect_throw_with<so8t::InvalidArgument>([&] { load_checkpoint(lie); }, "rope_theta");
+  // a tensor the layout does not have is refused by name (bake and --resume would drop it silently)
+  {
+    LlamaEdit e;
+    e.extra_tensor = "blk.0.attn_q.bias";
+    copy_edited(ckp, lie, e);
+    expect_throw_with<so8t::InvalidArgument>([&] { load_checkpoint(lie); }, "unexpected tensor 'blk.0.attn_q.bias'");
+  }
+  // a NaN / Inf parameter ends the load with the tensor and element (bake would fold it into the model)
+  for (const float bad : {std::nanf(""), -std::numeric_limits<float>::infinity()}) {
+    LlamaEdit e;
+    e.poison = "blk.0.ffn_up.weight";
+    e.poison_value = bad;
+    copy_edited(ckp, lie, e);
+    expect_throw_with<so8t::NumericError>([&] { load_checkpoint(lie); }, "tensor 'blk.0.ffn_up.weight' of '" + lie + "' has ");
+  }
   EXPECT_NO_THROW(load_checkpoint(ckp));
 }
 

@@ -9,11 +9,11 @@
 // per pair). Query head h reads K/V head h / (n_heads / n_kv_heads); scale 1/sqrt(head_dim); causal softmax
 // accumulated in f32. K (after RoPE) and V are rounded to fp16 like llama.cpp's default cache (kv_f16).
 // With quantize_activations the matrix products quantize each activation row to the weight's vec_dot type
-// (q8_0 for q8_0/q4_0, q8_K for the K-quants) and multiply block by block, as llama.cpp's CPU backend
-// does; q4_1/q5_0/q5_1 (no so8t vec_dot) use dequantized weights with the activations round-tripped
-// through q8_0. Without it, q8_0/q4_K weights go through so8t::gemm::qgemm (rows dequantized on the fly, no
-// fp32 copy of the model) and other types through a cached dequantized copy. Plain float math (no
-// bit-exactness target), single thread, valid without -ffast-math.
+// (q8_0 for q8_0/q4_0/q4_1/q5_0/q5_1, q8_K for the K-quants) and multiply block by block, as llama.cpp's CPU
+// backend does. Without it, q8_0/q4_K weights go through so8t::gemm::qgemm (rows dequantized on the fly);
+// f16/bf16 weights, and other quantized types with f32 activations, are dequantized a few rows at a time
+// into scratch. No fp32 copy of a matrix is ever kept: a model costs its mapped file plus activations and
+// the KV cache. Plain float math (no bit-exactness target), single thread, valid without -ffast-math.
 #pragma once
 
 #include <Eigen/Core>
@@ -24,7 +24,6 @@
 #include <cstring>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "so8t/base/cpu_features.hpp"
@@ -66,13 +65,37 @@ namespace detail {
 using quant::avx2::hsum256;
 using quant::quantize_row_q8_k_avx2;
 
-/// y[r * ldy + n] = <w_n, x_r> for weight rows n0 <= n < n0 + nw (nw <= 4) and all m activation rows: four
-/// weight rows share each activation load (8 independent FMA chains). Each dot's summation order depends
-/// only on k, so a row gets the same value whatever m is (incremental decoding == one-shot).
-__attribute__((target("avx2,fma,f16c"))) inline void f32_rows_avx2(const float* w, std::int64_t k, std::int64_t n0, int nw,
-                                                              const float* x, std::int64_t m, float* y, std::int64_t ldy) {
-  const float* wr[4];
-  for (int i = 0; i < 4; ++i) wr[i] = w + (n0 + (i < nw ? i : 0)) * k;
+/// How rows_avx2 reads a weight row: f32, or fp16 / bf16 widened to f32 on load (exact conversions).
+enum class RowKind { f32, f16, bf16 };
+
+template <RowKind Kind>
+__attribute__((target("avx2,fma,f16c"))) inline __m256 load8(const void* row, std::int64_t t) {
+  if constexpr (Kind == RowKind::f32) {
+    return _mm256_loadu_ps(static_cast<const float*>(row) + t);
+  } else {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const std::uint16_t*>(row) + t));
+    if constexpr (Kind == RowKind::f16) return _mm256_cvtph_ps(h);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));  // bf16: the high half of an f32
+  }
+}
+template <RowKind Kind>
+inline float load1(const void* row, std::int64_t t) {
+  if constexpr (Kind == RowKind::f32) return static_cast<const float*>(row)[t];
+  else if constexpr (Kind == RowKind::f16) return fp16_bits_to_fp32(static_cast<const std::uint16_t*>(row)[t]);
+  else return bf16_bits_to_fp32(static_cast<const std::uint16_t*>(row)[t]);
+}
+
+/// y[r * ldy + n] = <w_n, x_r> for weight rows n0 <= n < n0 + nw (nw <= 4) and all m activation rows, the
+/// rows stored as Kind (row n at byte n * k * sizeof(element)): four weight rows share each activation load
+/// (8 independent FMA chains). Each dot's summation order depends only on k, so a row gets the same value
+/// whatever m is (incremental decoding == one-shot), and f16 / bf16 rows give what their f32 widening gives.
+template <RowKind Kind>
+__attribute__((target("avx2,fma,f16c"))) inline void rows_avx2(const void* w, std::int64_t k, std::int64_t n0, int nw,
+                                                          const float* x, std::int64_t m, float* y, std::int64_t ldy) {
+  const std::size_t esize = Kind == RowKind::f32 ? 4 : 2;
+  const void* wr[4];
+  for (int i = 0; i < 4; ++i)
+    wr[i] = static_cast<const std::uint8_t*>(w) + static_cast<std::size_t>(n0 + (i < nw ? i : 0)) * static_cast<std::size_t>(k) * esize;
   for (std::int64_t r = 0; r < m; ++r) {
     const float* xr = x + r * k;
     __m256 a0[4], a1[4];
@@ -81,13 +104,13 @@ __attribute__((target("avx2,fma,f16c"))) inline void f32_rows_avx2(const float* 
     for (; t + 16 <= k; t += 16) {
       const __m256 x0 = _mm256_loadu_ps(xr + t), x1 = _mm256_loadu_ps(xr + t + 8);
       for (int i = 0; i < 4; ++i) {
-        a0[i] = _mm256_fmadd_ps(_mm256_loadu_ps(wr[i] + t), x0, a0[i]);
-        a1[i] = _mm256_fmadd_ps(_mm256_loadu_ps(wr[i] + t + 8), x1, a1[i]);
+        a0[i] = _mm256_fmadd_ps(load8<Kind>(wr[i], t), x0, a0[i]);
+        a1[i] = _mm256_fmadd_ps(load8<Kind>(wr[i], t + 8), x1, a1[i]);
       }
     }
     for (int i = 0; i < nw; ++i) {
       float s = hsum256(_mm256_add_ps(a0[i], a1[i]));
-      for (std::int64_t u = t; u < k; ++u) s += wr[i][u] * xr[u];
+      for (std::int64_t u = t; u < k; ++u) s += load1<Kind>(wr[i], u) * xr[u];
       y[r * ldy + n0 + i] = s;
     }
   }
@@ -160,15 +183,16 @@ inline bool has_avx2() { return cpu::has_avx2_fma_f16c(); }
 
 inline bool has_vec_dot(quant::Type t) {
   using quant::Type;
-  return t == Type::q8_0 || t == Type::q4_0 || t == Type::q4_k || t == Type::q5_k || t == Type::q6_k;
+  return t == Type::q8_0 || t == Type::q4_0 || t == Type::q4_1 || t == Type::q5_0 || t == Type::q5_1 ||
+         t == Type::q4_k || t == Type::q5_k || t == Type::q6_k;
 }
 
 }  // namespace detail
 
 /// The built-in CPU backend: fp32 weights through AVX2 dots (Eigen without AVX2), quantized weights
 /// through vec_dot on quantized activations (InferOptions::quantize_activations); with f32 activations,
-/// q8_0/q4_K through qgemm's on-the-fly row dequantization and other types through a dequantized fp32 copy,
-/// made once per weight and kept (keyed by the weight's data pointer: use one CpuLinear per loaded model).
+/// q8_0/q4_K through qgemm's on-the-fly row dequantization; f16/bf16 and the rest a few dequantized rows at a
+/// time (streamed_matmul). Holds only scratch, so one CpuLinear may serve several models.
 class CpuLinear : public LinearBackend {
  public:
   explicit CpuLinear(bool quantize_activations = true, bool allow_simd = true)
@@ -211,21 +235,47 @@ class CpuLinear : public LinearBackend {
       qo.allow_simd = simd_;
       return gemm::qgemm(w.type, w.data, N, K, x, m, y, qo);
     }
-    // Dequantized fp32 copy of the weight (cached by data pointer).
-    std::vector<float>& wf = dequant_[w.data];
-    if (wf.empty()) {
-      wf.resize(static_cast<std::size_t>(N * K));
-      quant::dequantize(w.type, w.data, wf.data(), N, K);
+    streamed_matmul(w, x, m, y);
+  }
+
+ private:
+  /// f16 / bf16 weights, and quantized ones with f32 activations: a few rows at a time dequantized into a
+  /// scratch buffer and multiplied there, so no fp32 copy of a matrix is ever made (memory stays the mapped
+  /// file). With SIMD, f16/bf16 rows are widened as rows_avx2 loads them and other types dequantized 4 rows
+  /// per step into scratch (sums independent of m either way); without, tiles of 64 rows through gemm_f32.
+  void streamed_matmul(const WeightView& w, const float* x, std::int64_t m, float* y) {
+    const std::int64_t N = w.rows, K = w.cols;
+    const std::size_t wrow = quant::row_bytes(w.type, K);
+    const auto* wb = static_cast<const std::uint8_t*>(w.data);
+#if SO8T_GEMM_X86
+    if (simd_ && (w.type == quant::Type::f16 || w.type == quant::Type::bf16)) {  // widened as they are loaded
+      for (std::int64_t n = 0; n < N; n += 4) {
+        const int nw = static_cast<int>(std::min<std::int64_t>(4, N - n));
+        if (w.type == quant::Type::f16) detail::rows_avx2<detail::RowKind::f16>(w.data, K, n, nw, x, m, y, N);
+        else detail::rows_avx2<detail::RowKind::bf16>(w.data, K, n, nw, x, m, y, N);
+      }
+      return;
     }
-    const bool q8_round_trip = quantize_ && w.type != quant::Type::f16 && w.type != quant::Type::bf16 && K % 32 == 0;
-    if (q8_round_trip) {  // q4_1/q5_0/q5_1: activations through q8_0 as llama.cpp quantizes them (q8_1 ~ q8_0 levels)
-      xq_.resize(static_cast<std::size_t>(m * K));
-      act_.resize(quant::row_bytes(quant::Type::q8_0, K) * static_cast<std::size_t>(m));
-      quant::quantize(quant::Type::q8_0, x, act_.data(), m, K);
-      quant::dequantize(quant::Type::q8_0, act_.data(), xq_.data(), m, K);
-      return f32_matmul(wf.data(), N, K, xq_.data(), m, y);
+    if (simd_) {
+      rows_.resize(static_cast<std::size_t>(4 * K));
+      for (std::int64_t n = 0; n < N; n += 4) {
+        const std::int64_t nw = std::min<std::int64_t>(4, N - n);
+        quant::dequantize(w.type, wb + wrow * static_cast<std::size_t>(n), rows_.data(), nw, K);
+        detail::rows_avx2<detail::RowKind::f32>(rows_.data(), K, 0, static_cast<int>(nw), x, m, y + n, N);
+      }
+      return;
     }
-    f32_matmul(wf.data(), N, K, x, m, y);
+#endif
+    constexpr std::int64_t kTile = 64;
+    rows_.resize(static_cast<std::size_t>(kTile * K));
+    tile_.resize(static_cast<std::size_t>(kTile * m));
+    for (std::int64_t n = 0; n < N; n += kTile) {
+      const std::int64_t nt = std::min(kTile, N - n);
+      quant::dequantize(w.type, wb + wrow * static_cast<std::size_t>(n), rows_.data(), nt, K);
+      gemm::gemm_f32(x, m, K, rows_.data(), nt, tile_.data());
+      for (std::int64_t r = 0; r < m; ++r)
+        std::copy_n(tile_.data() + r * nt, nt, y + r * N + n);
+    }
   }
 
  private:
@@ -233,7 +283,7 @@ class CpuLinear : public LinearBackend {
 #if SO8T_GEMM_X86
     if (simd_) {  // for any m: every row then gets the same sums whatever the batch (incremental == one-shot)
       for (std::int64_t n = 0; n < N; n += 4)
-        detail::f32_rows_avx2(w, K, n, static_cast<int>(std::min<std::int64_t>(4, N - n)), x, m, y, N);
+        detail::rows_avx2<detail::RowKind::f32>(w, K, n, static_cast<int>(std::min<std::int64_t>(4, N - n)), x, m, y, N);
       return;
     }
 #endif
@@ -242,8 +292,7 @@ class CpuLinear : public LinearBackend {
 
   bool quantize_, simd_;
   std::vector<std::uint8_t> act_;
-  std::vector<float> xq_;
-  std::unordered_map<const void*, std::vector<float>> dequant_;
+  std::vector<float> rows_, tile_;
 };
 
 class LlamaInfer {

@@ -8,7 +8,10 @@
 #pragma once
 
 #include <cstddef>
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -36,6 +39,45 @@ inline std::vector<std::int32_t> held_out_tokens(const SpmTokenizer& tok, const 
   if (first) out = tok.encode("", add_bos);
   if (out.size() > max_tokens) out.resize(max_tokens);
   return out;
+}
+
+/// The last `max_tokens` tokens of load_held_out_text(source) as tok.encode(text, add_bos) gives them, from
+/// a suffix of the file that starts after a newline (encoded as a continuation, which is exact under the same
+/// condition as held_out_tokens), doubled from part_bytes until it holds enough tokens: so8t_quantize
+/// --calibrate fits on the end of a text without reading all of it. "kjv", a vocab with newline pieces, or a
+/// text too short for its tokens are encoded whole.
+inline std::vector<std::int32_t> held_out_tail_tokens(const SpmTokenizer& tok, const std::string& source,
+                                                      std::size_t max_tokens, bool add_bos,
+                                                      std::size_t part_bytes = kHeldOutPartBytes) {
+  auto tail = [&](std::vector<std::int32_t> t) {
+    if (t.size() > max_tokens) t.erase(t.begin(), t.end() - std::ptrdiff_t(max_tokens));
+    return t;
+  };
+  if (source == "kjv" || tok.newline_in_pieces() || part_bytes == 0)
+    return tail(tok.encode(load_held_out_text(source), add_bos));
+  std::ifstream f(source, std::ios::binary);
+  if (!f) throw DataError("so8t::llm::load_text: cannot open '" + source + "': " + std::strerror(errno));
+  auto read_at = [&](std::size_t offset, std::size_t n) {
+    std::string s(n, '\0');
+    f.clear();
+    f.seekg(std::streamoff(offset));
+    f.read(s.data(), std::streamsize(n));
+    if (!f || std::size_t(f.gcount()) != n)
+      throw DataError("so8t::llm::load_text: cannot read '" + source + "': " + std::strerror(errno));
+    return s;
+  };
+  f.seekg(0, std::ios::end);
+  std::size_t size = std::size_t(f.tellg());
+  if (size > 0 && read_at(size - 1, 1) == "\n") --size;  // load_held_out_text's trailing-newline rule
+  for (std::size_t span = part_bytes;; span = span > size / 2 ? size : 2 * span) {
+    if (span >= size) return tail(tok.encode(read_at(0, size), add_bos));
+    const std::string s = read_at(size - span, span);
+    const std::size_t nl = s.find('\n');
+    if (nl == std::string::npos || nl + 1 == s.size()) continue;
+    std::vector<std::int32_t> out;
+    tok.encode_continuation(s.substr(nl + 1), out);
+    if (out.size() >= max_tokens) return tail(std::move(out));
+  }
 }
 
 }  // namespace so8t::llm

@@ -119,21 +119,32 @@ struct SplitCorpus {
   Corpus train, val;
 };
 
-inline SplitCorpus split_train_val(const std::string& text, DocSplit mode, int val_every = 10, int chunk_docs = 64) {
+namespace detail {
+inline void check_split(int val_every, int chunk_docs) {
   if (val_every < 2 || chunk_docs < 1)
     throw InvalidArgument("so8t::llm::split_train_val: val_every = " + std::to_string(val_every) +
                           " (>= 2), chunk_docs = " + std::to_string(chunk_docs) + " (>= 1)");
+}
+/// Whether document i goes to the validation split: the last of every val_every chunks of chunk_docs.
+inline bool is_validation_document(std::size_t i, int val_every, int chunk_docs) {
+  return (i / std::size_t(chunk_docs)) % std::size_t(val_every) == std::size_t(val_every - 1);
+}
+inline void append_document(Corpus& c, const std::string& text, std::size_t begin, std::size_t end) {
+  const std::int32_t id = std::int32_t(c.documents++);
+  for (std::size_t k = begin; k < end; ++k) {
+    c.bytes.push_back(std::uint8_t(text[k]));
+    c.doc.push_back(id);
+  }
+}
+}  // namespace detail
+
+inline SplitCorpus split_train_val(const std::string& text, DocSplit mode, int val_every = 10, int chunk_docs = 64) {
+  detail::check_split(val_every, chunk_docs);
   const auto docs = split_documents(text, mode);
   SplitCorpus s;
-  for (std::size_t i = 0; i < docs.size(); ++i) {
-    const bool val = (i / std::size_t(chunk_docs)) % std::size_t(val_every) == std::size_t(val_every - 1);
-    Corpus& c = val ? s.val : s.train;
-    const std::int32_t id = std::int32_t(c.documents++);
-    for (std::size_t k = docs[i].first; k < docs[i].second; ++k) {
-      c.bytes.push_back(std::uint8_t(text[k]));
-      c.doc.push_back(id);
-    }
-  }
+  for (std::size_t i = 0; i < docs.size(); ++i)
+    detail::append_document(detail::is_validation_document(i, val_every, chunk_docs) ? s.val : s.train, text,
+                            docs[i].first, docs[i].second);
   return s;
 }
 
@@ -182,6 +193,39 @@ inline std::vector<Batch> eval_batches(const Corpus& c, int B, int T, std::size_
     ++out.back().B;
   }
   return out;
+}
+
+/// The validation split of split_train_val(load_text(source), mode, ...) up to the first document that brings
+/// it to `min_bytes` (all of it when it is shorter), read `part_bytes` at a time: a tool that evaluates a few
+/// thousand held-out bytes of a 200 MB file never holds the file. Documents are split as split_documents
+/// does on the whole text: each part's last document is carried into the next part until the text ends, and
+/// splitting restarts only at document boundaries, so the result is a prefix of the whole-text split.
+inline Corpus validation_prefix(const std::string& source, DocSplit mode, std::size_t min_bytes,
+                                std::size_t part_bytes = std::size_t(1) << 20, int val_every = 10, int chunk_docs = 64) {
+  detail::check_split(val_every, chunk_docs);
+  if (part_bytes == 0) throw InvalidArgument("so8t::llm::validation_prefix: part_bytes = 0");
+  if (source == "kjv") return split_train_val(load_text(source), mode, val_every, chunk_docs).val;
+  std::ifstream f(source, std::ios::binary);
+  if (!f) throw DataError("so8t::llm::load_text: cannot open '" + source + "': " + std::strerror(errno));
+  Corpus val;
+  if (mode == DocSplit::none) return val;  // one document, number 0, which is never a validation document
+  std::string buf;
+  std::size_t doc_index = 0;
+  for (;;) {
+    const std::size_t kept = buf.size();
+    buf.resize(kept + part_bytes);
+    f.read(buf.data() + kept, std::streamsize(part_bytes));
+    buf.resize(kept + std::size_t(f.gcount()));
+    if (f.bad()) throw DataError("so8t::llm::load_text: cannot read '" + source + "': " + std::strerror(errno));
+    const bool end = f.peek() == std::char_traits<char>::eof();
+    const auto docs = split_documents(buf, mode);
+    const std::size_t complete = end || docs.empty() ? docs.size() : docs.size() - 1;
+    for (std::size_t i = 0; i < complete; ++i, ++doc_index)
+      if (detail::is_validation_document(doc_index, val_every, chunk_docs))
+        detail::append_document(val, buf, docs[i].first, docs[i].second);
+    if (end || val.size() >= min_bytes) return val;
+    buf.erase(0, complete < docs.size() ? docs[complete].first : buf.size());
+  }
 }
 
 /// Held-out text for evaluation tools (so8t_bake, so8t_quantize --calibrate, so8t_infer): "kjv" = the validation

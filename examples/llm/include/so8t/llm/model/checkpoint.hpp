@@ -11,9 +11,11 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "so8t/base/errors.hpp"
+#include "so8t/base/finite.hpp"
 #include "so8t/gguf/gguf.hpp"
 #include "so8t/llm/train/adamw.hpp"
 #include "so8t/llm/model/hparams.hpp"
@@ -141,9 +143,28 @@ inline Checkpoint load_checkpoint(const std::string& path) {
       check("so8t.adam_v." + t.name, t);
     }
   }
-  auto read = [&](const std::string& name, float* dst) {  // sizes checked above
+  // Nothing else either: a tensor the layout does not name would be dropped silently by bake / resume (and
+  // llama.cpp refuses files with unexpected tensors), so it is refused by name.
+  const std::size_t expected = layout.tensors.size() * (has_state ? 3 : 1);
+  if (r.tensors().size() != expected) {
+    std::unordered_set<std::string> known;
+    for (const auto& t : layout.tensors) {
+      known.insert(t.name);
+      if (has_state) known.insert("so8t.adam_m." + t.name), known.insert("so8t.adam_v." + t.name);
+    }
+    for (const gguf::TensorInfo& t : r.tensors())
+      if (!known.count(t.name))
+        throw InvalidArgument("so8t::llm::load_checkpoint: '" + path + "' has an unexpected tensor '" +
+                              t.name + "' (" + std::to_string(r.tensors().size()) +
+                              " tensors, the model has " + std::to_string(expected) + ")");
+  }
+  auto read = [&](const std::string& name, float* dst) {  // sizes checked above; values must be finite
     const gguf::TensorView v = r.tensor(name);
     std::memcpy(dst, v.data, v.size);
+    const std::size_t n = v.size / sizeof(float), bad = first_non_finite(dst, n);
+    if (bad < n)
+      throw NumericError("so8t::llm::load_checkpoint: tensor '" + name + "' of '" + path + "' has " +
+                         std::to_string(dst[bad]) + " at element " + std::to_string(bad));
   };
   ck.params.assign(layout.total, 0.f);
   for (const auto& t : layout.tensors) read(t.name, ck.params.data() + t.offset);

@@ -310,6 +310,13 @@ class LlamaModel {
     } else {
       vocab_.types.assign(n, 1);
     }
+    // SPM must be able to spell a newline: llama.cpp looks up '<0x0A>' (else "\n") when it loads the
+    // vocabulary and fails without one. This also refuses vocabularies of empty or placeholder strings,
+    // which would otherwise load and turn every text into unknown tokens.
+    if (std::find(vocab_.tokens.begin(), vocab_.tokens.end(), "<0x0A>") == vocab_.tokens.end() &&
+        std::find(vocab_.tokens.begin(), vocab_.tokens.end(), "\n") == vocab_.tokens.end())
+      throw ModelError("so8t::llm: tokenizer.ggml.tokens (" + std::to_string(n) +
+                       " tokens) has no newline token ('<0x0A>' or \"\\n\"), which an SPM vocabulary needs");
     // llama.cpp's SPM defaults when the ids are absent: <unk> 0, <s> 1, </s> 2.
     auto id = [&](const char* key, std::int64_t fallback) -> std::int32_t {
       const std::int64_t v = detail::meta_int(md, key, false, fallback < std::int64_t(n) ? fallback : -1);
