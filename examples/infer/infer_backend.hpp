@@ -1,5 +1,6 @@
 // infer_backend.hpp: what so8t_infer needs from the CUDA side, so that so8t_infer.cpp stays a host-only
-// translation unit. infer_cuda.cu implements it when the project is built with CUDA; infer_nocuda.cpp
+// translation unit. infer_cuda_host.cpp implements it when the project is built with CUDA (the GPU backends
+// from the module infer_cuda.cu builds, loaded on first use); infer_nocuda.cpp
 // implements "no GPU" otherwise.
 #pragma once
 

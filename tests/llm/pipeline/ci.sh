@@ -195,6 +195,13 @@ peak_rss perplexity "$bin/infer/so8t_infer" perplexity --model m.gguf --text big
 peak_rss "so8t_bake --data" "$bin/bake/so8t_bake" --in ck.gguf --out big-baked.gguf --data big.txt
 peak_rss "so8t_quantize --calibrate" "$bin/quantize/so8t_quantize" --in m.gguf --out big-q.gguf --type q8_0 --calibrate big.txt
 rm -f big.txt big-baked.gguf big-q.gguf
+# a CPU run never loads cuBLAS: so8t_infer's GPU side is a module loaded on first use (examples/infer)
+if ldd "$bin/infer/so8t_infer" | grep -q cublas; then echo "FAIL: so8t_infer links cuBLAS"; fails=$((fails + 1)); fi
+/usr/bin/time -f '%M' -o rss.txt "$bin/infer/so8t_infer" perplexity --model m.gguf --text kjv --tokens 512 > /dev/null ||
+  { echo "FAIL: perplexity on kjv"; fails=$((fails + 1)); }
+rss=$(tail -1 rss.txt) && rm rss.txt
+echo "so8t_infer perplexity, tiny model, CPU: peak RSS $((rss >> 10)) MiB"
+[[ $rss -lt 131072 ]] || { echo "FAIL: so8t_infer on a tiny model peaked at $rss kB"; fails=$((fails + 1)); }
 cd "$root"
 [[ $fails -eq 0 ]] || { echo "ci.sh: $fails output-safety checks failed"; exit 1; }
 echo "== pipeline CI passed"
