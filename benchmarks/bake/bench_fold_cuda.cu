@@ -68,6 +68,10 @@ void run(std::size_t out, std::size_t D) {
               "cuBLAS SGEMM %.3f ms; fold/copy bandwidth %.2f, GEMM/fold time %.1fx\n",
               out, D, fold_ms, bytes / fold_ms * 1e-6, copy_ms, bytes / copy_ms * 1e-6, gemm_ms, copy_ms / fold_ms,
               gemm_ms / fold_ms);
+  char what[64];
+  std::snprintf(what, sizeof what, "fold_right_f32_out%zu_D%zu", out, D);
+  so8t_bench::result("bench_fold_cuda", what, copy_ms / fold_ms, "d2d_copy_bandwidth", fold_ms, copy_ms);
+  so8t_bench::result("bench_fold_cuda", what, gemm_ms / fold_ms, "cublas_sgemm_dense_blockdiag", fold_ms, gemm_ms);
   SO8T_CUBLAS_CHECK(cublasDestroy(h));
   SO8T_CUDA_CHECK(cudaFree(W));
   SO8T_CUDA_CHECK(cudaFree(W2));
@@ -81,9 +85,9 @@ void run(std::size_t out, std::size_t D) {
 int main() {
   if (so8t::cuda::device_count() == 0) {
     std::printf("no CUDA device: nothing to benchmark\n");
-    return 0;
+    return so8t_bench::no_device_exit_code();
   }
   run(4096, 4096);
-  run(14336, 4096);
+  if (!so8t_bench::quick()) run(14336, 4096);
   return 0;
 }

@@ -1,7 +1,7 @@
 // CUDA quality-control reductions against a device-to-device copy of the same bytes, timed with CUDA
 // events in the same run. Prints, per reduction: ms, GB/s of logits read, and the ratio to the copy's
-// read bandwidth (goal >= 0.7). The wrappers allocate their small per-token scratch on each call; that is
-// included in the timing.
+// read bandwidth (goal >= 0.7). The wrappers make one device allocation per call (per-token results, sums
+// and bins together); that is included in the timing.
 #include <cuda_runtime.h>
 
 #include <cstdio>
@@ -24,7 +24,7 @@ float time_ms(F&& f, int reps) {
 int main() {
   if (so8t::cuda::device_count() == 0) {
     std::printf("no CUDA device: nothing to measure\n");
-    return 0;
+    return so8t_bench::no_device_exit_code();
   }
   const std::size_t tokens = 1024, vocab = 151936, n = tokens * vocab, bytes = n * sizeof(float);
   std::vector<float> h(n);
@@ -50,6 +50,7 @@ int main() {
   auto line = [&](const char* name, float ms, std::size_t read) {
     const double gbps = double(read) / (ms * 1e-3) / 1e9;
     std::printf("%-28s %9.3f ms %8.1f GB/s read  ratio %.2f\n", name, ms, gbps, gbps / copy_gbps);
+    so8t_bench::result("bench_calib_cuda", name, gbps / copy_gbps, "d2d_copy_read_bandwidth", ms, copy_ms);
   };
   line("compare_logits_cuda", time_ms([&] { (void)so8t::cuda::calib::compare_logits_cuda(a, b, tokens, vocab); }, reps),
        2 * bytes);

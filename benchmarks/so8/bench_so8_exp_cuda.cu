@@ -49,6 +49,11 @@ void run(const char* name, std::size_t n) {
   const double t_copy_vjp = time_ms([&] { SO8T_CUDA_CHECK(cudaMemcpyAsync(copy_dst, copy_src, vjp_bytes / 2, cudaMemcpyDeviceToDevice)); }, flush, flush_bytes);
   std::printf("%-7s n=%9zu  exp %8.3f ms (%7.2f Gblocks/s, %5.1f%% of copy floor)  exp_vjp %8.3f ms (%7.2f Gblocks/s, %5.1f%% of floor)\n",
               name, n, t_exp, n / t_exp / 1e6, 100 * t_copy_exp / t_exp, t_vjp, n / t_vjp / 1e6, 100 * t_copy_vjp / t_vjp);
+  char what[64];
+  std::snprintf(what, sizeof what, "block_exp_%s_n%zu", name, n);
+  so8t_bench::result("bench_so8_exp_cuda", what, t_copy_exp / t_exp, "d2d_copy_of_its_bytes", t_exp, t_copy_exp);
+  std::snprintf(what, sizeof what, "block_exp_vjp_%s_n%zu", name, n);
+  so8t_bench::result("bench_so8_exp_cuda", what, t_copy_vjp / t_vjp, "d2d_copy_of_its_bytes", t_vjp, t_copy_vjp);
   cudaFree(p);
   cudaFree(R);
   cudaFree(G);
@@ -63,12 +68,16 @@ void run(const char* name, std::size_t n) {
 int main() {
   if (so8t::cuda::device_count() == 0) {
     std::printf("bench_so8_exp_cuda: no CUDA device, nothing to measure\n");
-    return 0;
+    return so8t_bench::no_device_exit_code();
   }
   cudaDeviceProp prop{};
   SO8T_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
   std::printf("device: %s\n", prop.name);
-  for (std::size_t n : {std::size_t(1) << 16, std::size_t(1) << 20, std::size_t(1) << 22}) {
+  const std::vector<std::size_t> sizes = so8t_bench::quick()
+                                             ? std::vector<std::size_t>{std::size_t(1) << 16, std::size_t(1) << 20}
+                                             : std::vector<std::size_t>{std::size_t(1) << 16, std::size_t(1) << 20,
+                                                                        std::size_t(1) << 22};
+  for (std::size_t n : sizes) {
     run<float>("float", n);
     run<double>("double", n);
   }

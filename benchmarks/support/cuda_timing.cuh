@@ -8,6 +8,9 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "so8t/base/cuda_check.cuh"
@@ -57,6 +60,29 @@ template <class F>
 double cuda_median_ms(F&& f, const CudaTiming& t = {}) {
   const auto ms = cuda_window_ms(f, t);
   return ms[ms.size() / 2];
+}
+
+/// One machine-readable result line, collected by tests/cuda/device_check.sh into its summary:
+///   RESULT <benchmark> <case> ratio=<x> baseline=<what the ratio is against> ms=<so8t> baseline_ms=<baseline>
+/// ratio > 1 means so8t is faster (baseline_ms / ms) unless the case says otherwise (bandwidth ratios).
+inline void result(const char* bench, const char* what, double ratio, const char* baseline, double ms,
+                   double baseline_ms) {
+  std::printf("RESULT %s %s ratio=%.3f baseline=%s ms=%.5f baseline_ms=%.5f\n", bench, what, ratio, baseline, ms,
+              baseline_ms);
+  std::fflush(stdout);
+}
+
+/// True when SO8T_BENCH_QUICK is set (non-empty, not "0"): fewer sizes and windows, for the device check.
+inline bool quick() {
+  const char* q = std::getenv("SO8T_BENCH_QUICK");
+  return q != nullptr && *q != '\0' && std::strcmp(q, "0") != 0;
+}
+
+/// The exit code of a CUDA benchmark that found no device: 0 unless SO8T_BENCH_REQUIRE_GPU is set (the device
+/// check sets it, so a machine without a usable GPU cannot pass as "nothing to measure").
+inline int no_device_exit_code() {
+  const char* r = std::getenv("SO8T_BENCH_REQUIRE_GPU");
+  return (r != nullptr && *r != '\0' && std::strcmp(r, "0") != 0) ? 2 : 0;
 }
 
 }  // namespace so8t_bench

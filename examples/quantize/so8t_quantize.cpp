@@ -28,7 +28,7 @@
 #include "so8t/llm/infer/llama_infer.hpp"
 #include "so8t/llm/pipeline/qc.hpp"
 #include "so8t/llm/pipeline/quantize.hpp"
-#include "so8t/llm/model/spm_tokenizer.hpp"
+#include "so8t/llm/model/tokenizer.hpp"
 
 namespace {
 
@@ -50,8 +50,7 @@ int quantize(const std::string& in, const std::string& out, const std::string& t
     // The text's tokens before any file is written (the tokenizer is the input's: quantizing keeps it).
     const std::vector<std::int32_t> tokens = [&] {
       const so8t::llm::LlamaModel src = so8t::llm::LlamaModel::open(in);
-      return so8t::llm::held_out_tail_tokens(so8t::llm::SpmTokenizer(src.vocab()), calibrate, calibrate_tokens,
-                                             src.vocab().add_bos);
+      return so8t::llm::held_out_tail_tokens(so8t::llm::Tokenizer(src.vocab()), calibrate, calibrate_tokens, true);
     }();
     const so8t::llm::io::TempPath uncalibrated(out);  // unique name, removed on return, error or signal
     const std::string& tmp = uncalibrated.path();

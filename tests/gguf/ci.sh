@@ -59,10 +59,11 @@ fuzz "GGUF reader" "$dir/fuzz_reader" "$seconds" 8192 "$dir/"
 # llama models that so8t's writer produces.
 model_seconds=${MODEL_FUZZ_SECONDS:-$seconds}
 mkdir -p "$dir/model_start"
-llm_flags=("${flags[@]}" -I"$root/tests" -I"$root/examples/llm/include" -I/usr/include/eigen3)
+llm_flags=("${flags[@]}" -I"$root/tests" -I"$root/examples/llm/include" -I/usr/include/eigen3
+           -DSO8T_TEST_DATA_DIR="\"$root/tests/data\"")
 echo "== building the model fuzzer"
 "$cxx" "${llm_flags[@]}" -O1 "$root/tests/llm/infer/make_model_corpus.cpp" -o "$dir/make_model_corpus"
 "$dir/make_model_corpus" "$dir/model_start"
 "$cxx" "${llm_flags[@]}" -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-  "$root/tests/llm/infer/fuzz_model.cpp" -o "$dir/fuzz_model"
+  "$root/tests/llm/infer/fuzz_model.cpp" -o "$dir/fuzz_model" -licui18n -licuuc
 fuzz "model loader and tokenizer" "$dir/fuzz_model" "$model_seconds" 32768 "$dir/model_"

@@ -41,7 +41,9 @@
 // because every rounding step is spelled out (so8t/base/fp.hpp). Two settings would still change results and
 // cannot be undone from a header, so they are refused here instead of silently giving other numbers:
 // -ffast-math (reassociation, flush-to-zero, no NaN/Inf) and x87 excess precision (-m32 -mfpmath=387).
-#if defined(__FAST_MATH__) && !defined(SO8T_ALLOW_FAST_MATH)
+// __USE_FAST_MATH__: what CUDA compilers that signal --use_fast_math define; nvcc 13 defines nothing for it,
+// so the CUDA wrappers also check at run time (kernels/so8t/base/float_mode.cuh).
+#if (defined(__FAST_MATH__) || defined(__USE_FAST_MATH__)) && !defined(SO8T_ALLOW_FAST_MATH)
 #  error "so8t: -ffast-math changes rounding and breaks bit-exact results; build so8t code without it (define SO8T_ALLOW_FAST_MATH to override at your own risk)"
 #endif
 #if defined(__FLT_EVAL_METHOD__) && (__FLT_EVAL_METHOD__ != 0) && (__FLT_EVAL_METHOD__ != -1) && !SO8T_DEVICE_CODE

@@ -18,7 +18,8 @@ namespace so8t::quant::detail {
 /// |v| by clearing the sign bit (exact; NaN stays NaN).
 SO8T_HOST_DEVICE float abs_exact(float v) { return so8t::detail::f32_from_bits(so8t::detail::f32_bits(v) & 0x7FFFFFFFu); }
 
-/// IEEE-correctly-rounded a / b (nvcc: __fdiv_rn, so --use_fast_math cannot change it).
+/// IEEE-correctly-rounded a / b (nvcc: __fdiv_rn, which -prec-div=false cannot change; -ftz=true, part of
+/// --use_fast_math, still flushes its subnormals, hence kernels/so8t/base/float_mode.cuh).
 SO8T_HOST_DEVICE float div_rn(float a, float b) {
 #if SO8T_DEVICE_CODE
   return __fdiv_rn(a, b);

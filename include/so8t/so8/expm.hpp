@@ -70,66 +70,101 @@ SO8T_HOST_DEVICE Mat8<S> pade_poly_deriv(int m, int first, const Mat8<S>* const*
   return r;
 }
 
-/// exp(A) and, when kDeriv, L(A, E). A and E are already scaled by 2^-s.
+/// U, V of the Padé approximant (and their derivatives dU, dV when kDeriv).
+template <class S, bool kDeriv>
+struct PadeParts {
+  Mat8<S> U, V, dU, dV;
+};
+template <class S>
+struct PadeParts<S, false> {
+  Mat8<S> U, V;
+};
+
+/// Degrees 3, 5, 7, 9: the parts from the even powers A^2 .. A^(m-1). Float never needs more than three
+/// powers (degree <= 7, exp_plan), so it does not hold a fourth.
+template <class S, bool kDeriv>
+SO8T_HOST_DEVICE_CALL void pade_parts_low(int m, const Mat8<S>& A, const Mat8<S>& E, PadeParts<S, kDeriv>& out) {
+  constexpr int kMaxPowers = std::is_same<typename ScalarOf<S>::type, float>::value ? 3 : 4;
+  const int count = (m - 1) / 2;  // number of even powers A^2 .. A^(m-1)
+  Mat8<S> pw_[kMaxPowers];
+  const Mat8<S>* pw[kMaxPowers];
+  pw_[0] = A * A;
+  for (int t = 1; t < count && t < kMaxPowers; ++t) pw_[t] = pw_[t - 1] * pw_[0];
+  for (int t = 0; t < kMaxPowers; ++t) pw[t] = &pw_[t];
+  const Mat8<S> W = pade_poly(m, 1, pw, count);  // b1 I + b3 A^2 + ... + bm A^(m-1)
+  out.V = pade_poly(m, 0, pw, count);            // b0 I + b2 A^2 + ... + b(m-1) A^(m-1)
+  out.U = A * W;
+  if constexpr (kDeriv) {
+    Mat8<S> dpw_[kMaxPowers];
+    const Mat8<S>* dpw[kMaxPowers];
+    dpw_[0] = product_sum(A, E, E, A);  // d(A^2) = A E + E A
+    for (int t = 1; t < count && t < kMaxPowers; ++t)
+      dpw_[t] = product_sum(pw_[t - 1], dpw_[0], dpw_[t - 1], pw_[0]);  // d(A^2t A^2) = A^2t dA^2 + dA^2t A^2
+    for (int t = 0; t < kMaxPowers; ++t) dpw[t] = &dpw_[t];
+    const Mat8<S> dW = pade_poly_deriv(m, 1, dpw, count);
+    out.dV = pade_poly_deriv(m, 0, dpw, count);
+    out.dU = product_sum(A, dW, E, W);  // A dW + E W
+  }
+}
+
+/// Degree 13, Higham's evaluation with A^2, A^4, A^6.
+template <class S, bool kDeriv>
+SO8T_HOST_DEVICE_CALL void pade_parts_13(const Mat8<S>& A, const Mat8<S>& E, PadeParts<S, kDeriv>& out) {
+  const Mat8<S> A2 = A * A;
+  const Mat8<S> A4 = A2 * A2, A6 = A4 * A2;
+  const Mat8<S>* pw[3] = {&A2, &A4, &A6};
+  auto comb = [&](int k6, int k4, int k2, const Mat8<S>* const* p) {
+    Mat8<S> r = S(pade_coefficient(13, k6)) * *p[2];
+    axpy(S(pade_coefficient(13, k4)), *p[1], r);
+    axpy(S(pade_coefficient(13, k2)), *p[0], r);
+    return r;
+  };
+  Mat8<S> W2 = comb(7, 5, 3, pw);
+  add_diagonal(S(pade_coefficient(13, 1)), W2);
+  Mat8<S> Z2 = comb(6, 4, 2, pw);
+  add_diagonal(S(pade_coefficient(13, 0)), Z2);
+  const Mat8<S> W1 = comb(13, 11, 9, pw), Z1 = comb(12, 10, 8, pw);
+  const Mat8<S> W = product_plus(A6, W1, W2);  // A6 W1 + W2
+  out.V = product_plus(A6, Z1, Z2);             // A6 Z1 + Z2
+  out.U = A * W;
+  if constexpr (kDeriv) {
+    const Mat8<S> dA2 = product_sum(A, E, E, A);
+    const Mat8<S> dA4 = product_sum(A2, dA2, dA2, A2);
+    const Mat8<S> dA6 = product_sum(A4, dA2, dA4, A2);
+    const Mat8<S>* dpw[3] = {&dA2, &dA4, &dA6};
+    const Mat8<S> dW1 = comb(13, 11, 9, dpw), dZ1 = comb(12, 10, 8, dpw);
+    const Mat8<S> dW2 = comb(7, 5, 3, dpw), dZ2 = comb(6, 4, 2, dpw);
+    const Mat8<S> dW = product_sum(dA6, W1, A6, dW1) + dW2;  // dA6 W1 + A6 dW1 + dW2
+    out.dV = product_sum(dA6, Z1, A6, dZ1) + dZ2;
+    out.dU = product_sum(A, dW, E, W);
+  }
+}
+
+/// The Padé quotient from its parts: R = (V - U)^-1 (V + U) and, when kDeriv, L = (V - U)^-1 ((dV + dU) -
+/// (dV - dU) R).
+template <class S, bool kDeriv>
+SO8T_HOST_DEVICE_CALL Mat8<S> pade_quotient(const PadeParts<S, kDeriv>& p, Mat8<S>* L) {
+  const typename LUFor<S>::type q(p.V - p.U);
+  const Mat8<S> R = q.solve(p.V + p.U);
+  if constexpr (kDeriv) *L = q.solve(sum_minus_difference_times(p.dV, p.dU, R));
+  return R;
+}
+
+/// exp(A) and, when kDeriv, L(A, E). A and E are already scaled by 2^-s. The parts and the quotient are
+/// separate calls, so a GPU thread's stack holds the parts plus one of them at a time, not all of their
+/// matrices together (float never takes degree 13, exp_plan, and does not compile it).
 template <class S, bool kDeriv>
 SO8T_HOST_DEVICE_CALL Mat8<S> pade_exp(int m, const Mat8<S>& A, const Mat8<S>& E, Mat8<S>* L) {
-  Mat8<S> U, V, dU, dV;
-  const Mat8<S> A2 = A * A;
-  Mat8<S> dA2;
-  if constexpr (kDeriv) dA2 = A * E + E * A;
-  if (m <= 9) {
-    Mat8<S> A4, A6, A8, dA4, dA6, dA8;
-    const int count = (m - 1) / 2;  // number of even powers A^2 .. A^(m-1)
-    if (count >= 2) A4 = A2 * A2;
-    if (count >= 3) A6 = A4 * A2;
-    if (count >= 4) A8 = A6 * A2;
-    if constexpr (kDeriv) {
-      if (count >= 2) dA4 = A2 * dA2 + dA2 * A2;
-      if (count >= 3) dA6 = A4 * dA2 + dA4 * A2;
-      if (count >= 4) dA8 = A6 * dA2 + dA6 * A2;
-    }
-    const Mat8<S>* pw[4] = {&A2, &A4, &A6, &A8};
-    const Mat8<S> W = pade_poly(m, 1, pw, count);  // b1 I + b3 A^2 + ... + bm A^(m-1)
-    V = pade_poly(m, 0, pw, count);                // b0 I + b2 A^2 + ... + b(m-1) A^(m-1)
-    U = A * W;
-    if constexpr (kDeriv) {
-      const Mat8<S>* dpw[4] = {&dA2, &dA4, &dA6, &dA8};
-      const Mat8<S> dW = pade_poly_deriv(m, 1, dpw, count);
-      dV = pade_poly_deriv(m, 0, dpw, count);
-      dU = A * dW + E * W;
-    }
-  } else {  // degree 13, Higham's evaluation with A^2, A^4, A^6
-    const Mat8<S> A4 = A2 * A2, A6 = A4 * A2;
-    const Mat8<S>* pw[3] = {&A2, &A4, &A6};
-    auto comb = [&](int k6, int k4, int k2, const Mat8<S>* const* p) {
-      Mat8<S> r = S(pade_coefficient(13, k6)) * *p[2];
-      axpy(S(pade_coefficient(13, k4)), *p[1], r);
-      axpy(S(pade_coefficient(13, k2)), *p[0], r);
-      return r;
-    };
-    Mat8<S> W2 = comb(7, 5, 3, pw);
-    add_diagonal(S(pade_coefficient(13, 1)), W2);
-    Mat8<S> Z2 = comb(6, 4, 2, pw);
-    add_diagonal(S(pade_coefficient(13, 0)), Z2);
-    const Mat8<S> W1 = comb(13, 11, 9, pw), Z1 = comb(12, 10, 8, pw);
-    const Mat8<S> W = A6 * W1 + W2;
-    V = A6 * Z1 + Z2;
-    U = A * W;
-    if constexpr (kDeriv) {
-      const Mat8<S> dA4 = A2 * dA2 + dA2 * A2;
-      const Mat8<S> dA6 = A4 * dA2 + dA4 * A2;
-      const Mat8<S>* dpw[3] = {&dA2, &dA4, &dA6};
-      const Mat8<S> dW1 = comb(13, 11, 9, dpw), dZ1 = comb(12, 10, 8, dpw);
-      const Mat8<S> dW2 = comb(7, 5, 3, dpw), dZ2 = comb(6, 4, 2, dpw);
-      const Mat8<S> dW = dA6 * W1 + A6 * dW1 + dW2;
-      dV = dA6 * Z1 + A6 * dZ1 + dZ2;
-      dU = A * dW + E * W;
-    }
+  PadeParts<S, kDeriv> parts;
+  if constexpr (std::is_same<typename ScalarOf<S>::type, float>::value) {
+    pade_parts_low<S, kDeriv>(m, A, E, parts);
+  } else {
+    if (m <= 9)
+      pade_parts_low<S, kDeriv>(m, A, E, parts);
+    else
+      pade_parts_13<S, kDeriv>(A, E, parts);
   }
-  const typename LUFor<S>::type q(V - U);
-  const Mat8<S> R = q.solve(V + U);
-  if constexpr (kDeriv) *L = q.solve((dV + dU) - (dV - dU) * R);
-  return R;
+  return pade_quotient<S, kDeriv>(parts, L);
 }
 
 /// exp(A) (and L(A, E) when kDeriv) with a given plan: scale by 2^-s, Padé of that degree, s squarings.
@@ -142,7 +177,7 @@ SO8T_HOST_DEVICE Mat8<S> expm_with_plan(ExpPlan plan, const Mat8<S>& A, const Ma
   if constexpr (kDeriv) Es = plan.squarings > 0 ? scale * E : E;
   Mat8<S> R = pade_exp<S, kDeriv>(plan.degree, As, Es, L);
   for (int k = 0; k < plan.squarings; ++k) {
-    if constexpr (kDeriv) *L = R * *L + *L * R;
+    if constexpr (kDeriv) *L = product_sum(R, *L, *L, R);  // R L + L R
     R = R * R;
   }
   return R;

@@ -147,6 +147,61 @@ SO8T_HOST_DEVICE_CALL Mat8<S> operator*(const Mat8<S>& x, const Mat8<S>& y) {
   return r;
 }
 
+namespace detail {
+/// Row i of x * y, accumulated as operator* does (k = 0..7 in order).
+template <class S>
+SO8T_HOST_DEVICE void product_row(const Mat8<S>& x, const Mat8<S>& y, int i, S (&row)[8]) {
+  SO8T_UNROLL for (int j = 0; j < 8; ++j) row[j] = fp::mul(x.a[8 * i], y.a[j]);
+  for (int k = 1; k < 8; ++k) {
+    const S xik = x.a[8 * i + k];
+    SO8T_UNROLL for (int j = 0; j < 8; ++j) row[j] = fp::madd(row[j], xik, y.a[8 * k + j]);
+  }
+}
+}  // namespace detail
+
+// Fused forms of frequent expressions, with the bits of the plain expression (each product entry rounded as
+// operator* rounds it, then the sum): one result matrix instead of two or three temporaries, which is what a
+// GPU thread's stack holds (so8t/so8/expm.hpp's Fréchet recursion runs one rotation per thread).
+
+/// x1 * y1 + x2 * y2.
+template <class S>
+SO8T_HOST_DEVICE_CALL Mat8<S> product_sum(const Mat8<S>& x1, const Mat8<S>& y1, const Mat8<S>& x2, const Mat8<S>& y2) {
+  Mat8<S> r;  // every entry is written below
+  for (int i = 0; i < 8; ++i) {
+    S p[8], q[8];
+    detail::product_row(x1, y1, i, p);
+    detail::product_row(x2, y2, i, q);
+    SO8T_UNROLL for (int j = 0; j < 8; ++j) r.a[8 * i + j] = fp::add(p[j], q[j]);
+  }
+  return r;
+}
+
+/// x * y + z.
+template <class S>
+SO8T_HOST_DEVICE_CALL Mat8<S> product_plus(const Mat8<S>& x, const Mat8<S>& y, const Mat8<S>& z) {
+  Mat8<S> r;  // every entry is written below
+  for (int i = 0; i < 8; ++i) {
+    S p[8];
+    detail::product_row(x, y, i, p);
+    SO8T_UNROLL for (int j = 0; j < 8; ++j) r.a[8 * i + j] = fp::add(p[j], z.a[8 * i + j]);
+  }
+  return r;
+}
+
+/// (a + b) - (a - b) * y.
+template <class S>
+SO8T_HOST_DEVICE_CALL Mat8<S> sum_minus_difference_times(const Mat8<S>& a, const Mat8<S>& b, const Mat8<S>& y) {
+  Mat8<S> d;  // a - b
+  for (int k = 0; k < 64; ++k) d.a[k] = fp::sub(a.a[k], b.a[k]);
+  Mat8<S> r;  // every entry is written below
+  for (int i = 0; i < 8; ++i) {
+    S p[8];
+    detail::product_row(d, y, i, p);
+    SO8T_UNROLL for (int j = 0; j < 8; ++j) r.a[8 * i + j] = fp::sub(fp::add(a.a[8 * i + j], b.a[8 * i + j]), p[j]);
+  }
+  return r;
+}
+
 /// x * v for a column vector v.
 template <class S>
 SO8T_HOST_DEVICE Vec8<S> operator*(const Mat8<S>& x, const Vec8<S>& v) {

@@ -20,6 +20,7 @@
 #include "so8t/bake/fold_tile.hpp"
 #include "so8t/bake/fold_view.hpp"
 #include "so8t/base/cuda_check.cuh"
+#include "so8t/base/float_mode.cuh"
 #include "so8t/base/launch.cuh"
 
 namespace so8t::cuda::bake {
@@ -75,6 +76,7 @@ void fold_right(MatrixView<const typename fold_detail::identity<T>::type> W, Mat
   static_assert(fold_detail::is_weight_type<T>::value, "so8t::cuda::bake::fold_right: unsupported weight type");
   fold_detail::check_fold_shapes(W, out, rot, "cuda::bake::fold_right", "cols of W", W.cols);
   if (W.rows == 0 || W.cols == 0) return;
+  require_ieee_float_mode(stream);
   using A = fold_accumulator_t<T, R>;
   const dim3 grid(grid_for(rot.n_blocks, detail::kThreads),
                   detail::grid_y((W.rows + detail::kRowsPerThread - 1) / detail::kRowsPerThread));
@@ -101,6 +103,7 @@ void fold_left(MatrixView<const typename fold_detail::identity<T>::type> W,
     throw InvalidArgument(std::string("so8t::cuda::bake::fold_left: bias is ") + (bias ? "given" : "null") +
                           " but bias_out is " + (bias_out ? "given" : "null"));
   using A = fold_accumulator_t<T, R>;
+  if ((W.rows > 0 && W.cols > 0) || (bias != nullptr && rot.n_blocks > 0)) require_ieee_float_mode(stream);
   if (W.rows > 0 && W.cols > 0) {
     const dim3 grid(grid_for(W.cols, detail::kThreads), detail::grid_y(rot.n_blocks));
     detail::fold_left_kernel<A, T, R><<<grid, detail::kThreads, 0, stream>>>(

@@ -7,6 +7,10 @@
 // An empty buffer (default-constructed, or 0 elements) holds nullptr and makes no CUDA call. reset(n)
 // reallocates to exactly n elements; grow(n) only grows, and synchronises the device before freeing the old
 // allocation (queued work may still use it). upload / download copy whole host vectors (synchronous).
+//   copy_to_device(dst, src, bytes, stream)   host -> device, complete on return for every stream
+// Why copy_to_device: a plain cudaMemcpy from pageable memory runs on the legacy default stream and may return
+// before its DMA has landed; a kernel queued next on a non-blocking stream does not wait for the legacy stream,
+// so it could read weights still being written. Every weight upload goes through this one function.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -38,6 +42,16 @@ inline void* device_alloc(std::size_t bytes, const std::string& what) {
                                            std::to_string(total_b) + " bytes)");
 }
 
+/// Copies `bytes` from host memory to the device on `stream` and waits for that stream: on return the data
+/// is on the device for work queued on any stream, and the host buffer may be freed.
+inline void copy_to_device(void* dst, const void* src, std::size_t bytes, cudaStream_t stream = nullptr) {
+  if (bytes == 0) return;
+  if (dst == nullptr || src == nullptr)
+    throw InvalidArgument("so8t::cuda::copy_to_device: null pointer for " + std::to_string(bytes) + " bytes");
+  SO8T_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream));
+  SO8T_CUDA_CHECK(cudaStreamSynchronize(stream));
+}
+
 /// Owning device allocation of n elements of T (move-only). Constructing an empty one makes no CUDA call.
 template <class T = unsigned char>
 class DeviceBuffer {
@@ -45,10 +59,11 @@ class DeviceBuffer {
   DeviceBuffer() = default;
   explicit DeviceBuffer(std::size_t n, const std::string& what = "a device buffer")
       : p_(static_cast<T*>(device_alloc(n * sizeof(T), what))), n_(n) {}
-  /// A device copy of `host`.
-  explicit DeviceBuffer(const std::vector<T>& host, const std::string& what = "a device buffer")
+  /// A device copy of `host`, complete on return (copy_to_device on `stream`).
+  explicit DeviceBuffer(const std::vector<T>& host, const std::string& what = "a device buffer",
+                        cudaStream_t stream = nullptr)
       : DeviceBuffer(host.size(), what) {
-    upload(host);
+    upload(host, stream);
   }
   ~DeviceBuffer() { reset(); }
   DeviceBuffer(DeviceBuffer&& o) noexcept : p_(std::exchange(o.p_, nullptr)), n_(std::exchange(o.n_, 0)) {}
@@ -97,12 +112,12 @@ class DeviceBuffer {
   std::size_t bytes() const { return n_ * sizeof(T); }
   bool empty() const { return n_ == 0; }
 
-  /// Copies host[0, host.size()) to the start of the buffer (host.size() <= size()).
-  void upload(const std::vector<T>& host) {
+  /// Copies host[0, host.size()) to the start of the buffer (host.size() <= size()), complete on return.
+  void upload(const std::vector<T>& host, cudaStream_t stream = nullptr) {
     if (host.size() > n_)
       throw InvalidArgument("so8t::cuda::DeviceBuffer::upload: " + std::to_string(host.size()) +
                             " elements into a buffer of " + std::to_string(n_));
-    if (!host.empty()) SO8T_CUDA_CHECK(cudaMemcpy(p_, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice));
+    copy_to_device(p_, host.data(), host.size() * sizeof(T), stream);
   }
   /// The whole buffer, copied to the host.
   std::vector<T> download() const {

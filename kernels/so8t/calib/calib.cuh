@@ -4,7 +4,8 @@
 // SO8T_HOST_DEVICE members run in the kernels): one thread block per row, each thread streams a strided
 // slice of the vocabulary into its own accumulator, and cub::BlockReduce merges them (ties in the maximum
 // keep the lowest index, as on the CPU). Everything is accumulated in double. Per-token results are then
-// reduced over tokens with cub::DeviceReduce::Sum, and the calibration bins (torchmetrics edge rule or
+// reduced over tokens by one block that sums every field at once (field_sums_kernel: no cub scratch, so a call
+// makes one device allocation, the per-token results plus the sums and bins), and the calibration bins (torchmetrics edge rule or
 // guo, calib/binning.hpp) with one block that sums each slot with cub::BlockReduce: every reduction is
 // deterministic (no atomics), so a run gives the same bits each time; the CPU path sums in another order,
 // so CPU and GPU agree to rounding (~1e-13 relative), not bit for bit.
@@ -144,30 +145,44 @@ __global__ void __launch_bounds__(Threads) pair_stats_kernel(const T* __restrict
   }
 }
 
-/// Field `Field` of one per-row result, as summed by the reductions below.
-template <int Field>
-SO8T_DEVICE double result_field(const RowResult& r) {
-  if (Field == 0) return r.weight > 0.0 ? -r.log_prob : 0.0;                               // nll
-  if (Field == 1) return r.weight > 0.0 ? 1.0 - 2.0 * ::exp(r.log_prob) + r.sum_p2 : 0.0;  // brier
-  if (Field == 2) return r.weight > 0.0 ? r.entropy : 0.0;                                 // entropy
-  if (Field == 3) return r.weight > 0.0 ? r.correct : 0.0;                                 // accuracy
-  if (Field == 4) return r.weight;                                                         // count
-  return r.status != 0 ? 1.0 : 0.0;                                                        // 5: bad rows
+/// The per-token fields the reductions below sum, of one result: nll, brier, entropy, accuracy, count, bad rows.
+constexpr int kRowFields = 6, kPairFields = 5;
+SO8T_DEVICE void result_fields(const RowResult& r, double (&f)[kRowFields]) {
+  const bool scored = r.weight > 0.0;
+  f[0] = scored ? -r.log_prob : 0.0;
+  f[1] = scored ? 1.0 - 2.0 * ::exp(r.log_prob) + r.sum_p2 : 0.0;
+  f[2] = scored ? r.entropy : 0.0;
+  f[3] = scored ? r.correct : 0.0;
+  f[4] = r.weight;
+  f[5] = r.status != 0 ? 1.0 : 0.0;
 }
-template <int Field>
-SO8T_DEVICE double result_field(const PairResult& r) {
-  if (Field == 0) return r.kl;
-  if (Field == 1) return r.sum_abs;
-  if (Field == 2) return r.sum_sq;
-  if (Field == 3) return double(r.agree);
-  return r.status != 0 ? 1.0 : 0.0;  // 4: bad rows
+/// kl, sum |d|, sum d^2, top-1 agreement, bad rows.
+SO8T_DEVICE void result_fields(const PairResult& r, double (&f)[kPairFields]) {
+  f[0] = r.kl;
+  f[1] = r.sum_abs;
+  f[2] = r.sum_sq;
+  f[3] = double(r.agree);
+  f[4] = r.status != 0 ? 1.0 : 0.0;
 }
 
-/// Field `Field` of every result into a contiguous double array (input of cub::DeviceReduce::Sum).
-template <class Result, int Field>
-__global__ void gather_field(const Result* __restrict__ in, std::size_t n, double* __restrict__ out) {
-  const std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
-  if (i < n) out[i] = result_field<Field>(in[i]);
+/// One block sums every field over all n results: out[f] = sum_i field_f(in[i]). Fixed thread-to-row
+/// assignment and cub::BlockReduce: deterministic, and no scratch beyond `out` (no per-call allocation).
+template <class Result, int F, int Threads>
+__global__ void __launch_bounds__(Threads) field_sums_kernel(const Result* __restrict__ in, std::size_t n,
+                                                             double* __restrict__ out) {
+  using Reduce = cub::BlockReduce<double, Threads>;
+  __shared__ typename Reduce::TempStorage tmp;
+  double acc[F], f[F];
+  for (int j = 0; j < F; ++j) acc[j] = 0.0;
+  for (std::size_t i = threadIdx.x; i < n; i += Threads) {
+    result_fields(in[i], f);
+    for (int j = 0; j < F; ++j) acc[j] += f[j];
+  }
+  for (int j = 0; j < F; ++j) {
+    const double total = Reduce(tmp).Sum(acc[j]);
+    __syncthreads();
+    if (threadIdx.x == 0) out[j] = total;
+  }
 }
 
 /// One block: per calibration slot, the count, confidence sum and accuracy sum over all scored rows
@@ -202,33 +217,25 @@ __global__ void __launch_bounds__(Threads) bin_kernel(const RowResult* __restric
   }
 }
 
-/// Sum of n doubles on the device (cub::DeviceReduce::Sum), returned to the host.
-inline double device_sum(const double* d_in, std::size_t n, cudaStream_t stream) {
-  std::size_t temp = 0;
-  SO8T_CUDA_CHECK(cub::DeviceReduce::Sum(nullptr, temp, d_in, static_cast<double*>(nullptr), n, stream));
-  DeviceBuffer<> scratch(temp + sizeof(double), "the cub::DeviceReduce scratch");
-  double* d_out = scratch.as<double>();
-  void* d_temp = scratch.as<char>() + sizeof(double);
-  SO8T_CUDA_CHECK(cub::DeviceReduce::Sum(d_temp, temp, d_in, d_out, n, stream));
-  double h = 0.0;
-  SO8T_CUDA_CHECK(cudaMemcpyAsync(&h, d_out, sizeof(double), cudaMemcpyDeviceToHost, stream));
+/// Sums the F fields of n per-token results on the device into `d_out` (F doubles) and returns them.
+template <int F, class Result>
+std::vector<double> field_sums(const Result* rows, std::size_t n, double* d_out, cudaStream_t stream) {
+  field_sums_kernel<Result, F, 1024><<<1, 1024, 0, stream>>>(rows, n, d_out);
+  SO8T_CUDA_CHECK(cudaGetLastError());
+  std::vector<double> h(F);
+  SO8T_CUDA_CHECK(cudaMemcpyAsync(h.data(), d_out, F * sizeof(double), cudaMemcpyDeviceToHost, stream));
   SO8T_CUDA_CHECK(cudaStreamSynchronize(stream));
   return h;
 }
 
-/// Sums field F of the per-token results on the device: gather_field into `field`, then device_sum.
+/// One device allocation per call: the per-token results, then `extra` doubles (sums, bins).
 template <class Result>
-struct FieldSums {
-  const Result* rows;
-  std::size_t tokens;
-  double* field;
-  cudaStream_t stream;
-  template <int F>
-  double sum() const {
-    gather_field<Result, F><<<grid_for(tokens, 256), 256, 0, stream>>>(rows, tokens, field);
-    SO8T_CUDA_CHECK(cudaGetLastError());
-    return device_sum(field, tokens, stream);
-  }
+struct CallScratch {
+  DeviceBuffer<> bytes;
+  CallScratch(std::size_t tokens, std::size_t extra, const char* what)
+      : bytes(tokens * sizeof(Result) + extra * sizeof(double), what) {}
+  Result* rows() const { return bytes.as<Result>(); }
+  double* doubles(std::size_t tokens) const { return reinterpret_cast<double*>(bytes.as<char>() + tokens * sizeof(Result)); }
 };
 
 template <class T>
@@ -271,16 +278,19 @@ DeviceCalibration calibration_summary_cuda(const T* d_logits, const L* d_labels,
   if (d_labels == nullptr) throw InvalidArgument("so8t::cuda::calib::calibration_summary_cuda: null labels pointer");
   const double beta = ::so8t::calib::detail::check_temperature(options.temperature, fn);
   ::so8t::calib::detail::check_bins(options.n_bins, fn);
-  DeviceBuffer<RowResult> rows(tokens, "calibration row results");
-  DeviceBuffer<double> field(tokens, "a calibration field");
+  const int slots = ::so8t::calib::slot_count(options.n_bins, options.edge_rule);
+  const detail::CallScratch<RowResult> scratch(tokens, kRowFields + 3 * static_cast<std::size_t>(slots),
+                                               "calibration row results");
+  RowResult* rows = scratch.rows();
+  double* d_sums = scratch.doubles(tokens);
+  double* d_bins = d_sums + kRowFields;
   row_stats_kernel<T, L, kCalibThreads><<<static_cast<unsigned>(tokens), kCalibThreads, 0, stream>>>(
-      d_logits, vocab, vocab, d_labels, beta, options.has_ignore_index ? 1 : 0, options.ignore_index,
-      rows.get());
+      d_logits, vocab, vocab, d_labels, beta, options.has_ignore_index ? 1 : 0, options.ignore_index, rows);
   SO8T_CUDA_CHECK(cudaGetLastError());
-  const detail::FieldSums<RowResult> sums_of{rows.get(), tokens, field.get(), stream};
-  if (sums_of.sum<5>() > 0.0) {  // find the first bad row and report it like the CPU does
+  const std::vector<double> sum = detail::field_sums<kRowFields>(rows, tokens, d_sums, stream);
+  if (sum[5] > 0.0) {  // find the first bad row and report it like the CPU does
     std::vector<RowResult> h(tokens);
-    SO8T_CUDA_CHECK(cudaMemcpy(h.data(), rows.get(), tokens * sizeof(RowResult), cudaMemcpyDeviceToHost));
+    SO8T_CUDA_CHECK(cudaMemcpy(h.data(), rows, tokens * sizeof(RowResult), cudaMemcpyDeviceToHost));
     for (std::size_t t = 0; t < tokens; ++t) {
       if (h[t].status == 1) detail::report_bad_row(d_logits, vocab, vocab, t, fn, "logits");
       if (h[t].status == 2) {
@@ -293,24 +303,22 @@ DeviceCalibration calibration_summary_cuda(const T* d_logits, const L* d_labels,
     }
   }
   DeviceCalibration r;
-  const double n = sums_of.sum<4>();
+  const double n = sum[4];
   if (!(n > 0.0))
     throw InvalidArgument(std::string("so8t::cuda::calib::") + fn + ": no scored tokens (all " + std::to_string(tokens) +
                           " labels equal ignore_index " + std::to_string(options.ignore_index) + ")");
   r.count = static_cast<std::size_t>(n);
-  r.nll = sums_of.sum<0>() / n;
-  r.brier = sums_of.sum<1>() / n;
-  r.mean_entropy = sums_of.sum<2>() / n;
-  r.accuracy = sums_of.sum<3>() / n;
+  r.nll = sum[0] / n;
+  r.brier = sum[1] / n;
+  r.mean_entropy = sum[2] / n;
+  r.accuracy = sum[3] / n;
   r.perplexity = std::exp(r.nll);
-  const int slots = ::so8t::calib::slot_count(options.n_bins, options.edge_rule);
-  DeviceBuffer<double> bins(3 * static_cast<std::size_t>(slots), "calibration bins");
-  bin_kernel<kCalibThreads><<<1, kCalibThreads, 0, stream>>>(rows.get(), tokens, options.n_bins,
+  bin_kernel<kCalibThreads><<<1, kCalibThreads, 0, stream>>>(rows, tokens, options.n_bins,
                                                              options.edge_rule == ::so8t::calib::EdgeRule::torchmetrics ? 0 : 1,
-                                                             bins.get());
+                                                             d_bins);
   SO8T_CUDA_CHECK(cudaGetLastError());
   std::vector<double> hb(3 * static_cast<std::size_t>(slots));
-  SO8T_CUDA_CHECK(cudaMemcpyAsync(hb.data(), bins.get(), hb.size() * sizeof(double), cudaMemcpyDeviceToHost, stream));
+  SO8T_CUDA_CHECK(cudaMemcpyAsync(hb.data(), d_bins, hb.size() * sizeof(double), cudaMemcpyDeviceToHost, stream));
   SO8T_CUDA_CHECK(cudaStreamSynchronize(stream));
   ::so8t::calib::BinSums sums(options.n_bins, options.edge_rule);
   for (int s = 0; s < slots; ++s) {
@@ -330,15 +338,15 @@ template <class T>
   const char* fn = "compare_logits_cuda";
   detail::check_device_logits(d_pre, tokens, vocab, fn);
   detail::check_device_logits(d_post, tokens, vocab, fn);
-  DeviceBuffer<PairResult> pairs(tokens, "logit comparison row results");
-  DeviceBuffer<double> field(tokens, "a logit comparison field");
+  const detail::CallScratch<PairResult> scratch(tokens, kPairFields, "logit comparison row results");
+  PairResult* pairs = scratch.rows();
   pair_stats_kernel<T, kCalibThreads><<<static_cast<unsigned>(tokens), kCalibThreads, 0, stream>>>(
-      d_pre, d_post, vocab, vocab, pairs.get());
+      d_pre, d_post, vocab, vocab, pairs);
   SO8T_CUDA_CHECK(cudaGetLastError());
-  const detail::FieldSums<PairResult> sums_of{pairs.get(), tokens, field.get(), stream};
+  const std::vector<double> sum = detail::field_sums<kPairFields>(pairs, tokens, scratch.doubles(tokens), stream);
   // Per-token maxima are few (tokens values): finish them on the host.
   std::vector<PairResult> h(tokens);
-  SO8T_CUDA_CHECK(cudaMemcpyAsync(h.data(), pairs.get(), tokens * sizeof(PairResult),
+  SO8T_CUDA_CHECK(cudaMemcpyAsync(h.data(), pairs, tokens * sizeof(PairResult),
                                   cudaMemcpyDeviceToHost, stream));
   SO8T_CUDA_CHECK(cudaStreamSynchronize(stream));
   for (std::size_t t = 0; t < tokens; ++t)
@@ -364,10 +372,10 @@ template <class T>
     }
   }
   const double nv = double(tokens) * double(vocab);
-  r.kl_mean = sums_of.sum<0>() / double(tokens);
-  r.mean_abs_diff = sums_of.sum<1>() / nv;
-  r.rms_diff = std::sqrt(sums_of.sum<2>() / nv);
-  const double agree = sums_of.sum<3>();
+  r.kl_mean = sum[0] / double(tokens);
+  r.mean_abs_diff = sum[1] / nv;
+  r.rms_diff = std::sqrt(sum[2] / nv);
+  const double agree = sum[3];
   r.top1_agree = static_cast<std::size_t>(agree);
   r.top1_agreement = agree / double(tokens);
   return r;

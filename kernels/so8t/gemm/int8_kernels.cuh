@@ -155,6 +155,9 @@ inline void gemm_s8_mma(const std::int8_t* a, const std::int8_t* b, int m, int n
   if (ep.y != nullptr && (ep.row_scale == nullptr || ep.col_scale == nullptr))
     throw InvalidArgument("so8t::cuda::gemm::gemm_s8_mma: float output needs row_scale and col_scale");
   if (m == 0 || n == 0) return;
+  if ((m + kBM - 1) / kBM > 65535)  // grid.y counts 64-row tiles
+    throw InvalidArgument("so8t::cuda::gemm::gemm_s8_mma: m = " + std::to_string(m) + " exceeds " +
+                          std::to_string(65535 * kBM) + " rows (65535 tiles of " + std::to_string(kBM) + ")");
   const bool vec_ok = (k % 16 == 0) && (reinterpret_cast<std::uintptr_t>(a) % 16 == 0) &&
                       (reinterpret_cast<std::uintptr_t>(b) % 16 == 0);
   const dim3 grid(static_cast<unsigned>((n + kBN - 1) / kBN), static_cast<unsigned>((m + kBM - 1) / kBM));

@@ -196,8 +196,9 @@ class Int8Workspace {
     if (need_addend) addend_.grow(4 * mm * nn, "LLM.int8 outlier product");
     if (need_int32) c32_.grow(4 * mm * nn, "LLM.int8 int32 accumulators (cuBLASLt)");
   }
-  CublasLtInt8& cublaslt() {
-    if (!lt_) lt_ = std::make_unique<CublasLtInt8>();
+  /// The cuBLASLt backend, created on first use with `options` (later calls return the same one).
+  CublasLtInt8& cublaslt(const CublasLtOptions& options = {}) {
+    if (!lt_) lt_ = std::make_unique<CublasLtInt8>(options);
     return *lt_;
   }
 
@@ -220,8 +221,10 @@ class Int8LinearCuda {
   Int8LinearCuda(Int8LinearCuda&&) noexcept = default;
   Int8LinearCuda& operator=(Int8LinearCuda&&) noexcept = default;
 
-  /// Copies a host layer (its int8 codes, scales and bias) to the device. `name` appears in errors.
-  static Int8LinearCuda upload(const ::so8t::gemm::Int8Linear& l, const std::string& name = "int8 layer") {
+  /// Copies a host layer (its int8 codes, scales and bias) to the device, complete on return (copy_to_device
+  /// on `stream`, so kernels on any stream see the weights). `name` appears in errors.
+  static Int8LinearCuda upload(const ::so8t::gemm::Int8Linear& l, const std::string& name = "int8 layer",
+                               cudaStream_t stream = nullptr) {
     const std::int64_t n = l.out_features(), k = l.in_features();
     check_shape(n, k, name);
     Int8LinearCuda d;
@@ -233,20 +236,20 @@ class Int8LinearCuda {
     for (std::int64_t j = 0; j < n; ++j) cs[static_cast<std::size_t>(j)] = l.weight().scale[static_cast<std::size_t>(j)] / 127.0f;
     d.w_ = DeviceBuffer<>(static_cast<std::size_t>(n * k) + 16, "layer '" + name + "' int8 weights" + shape);
     d.col_scale_ = DeviceBuffer<>(4 * static_cast<std::size_t>(n), "layer '" + name + "' weight scales" + shape);
-    SO8T_CUDA_CHECK(cudaMemcpy(d.w_.as<void>(), l.weight().q.data(), static_cast<std::size_t>(n * k), cudaMemcpyHostToDevice));
-    SO8T_CUDA_CHECK(cudaMemcpy(d.col_scale_.as<void>(), cs.data(), 4 * cs.size(), cudaMemcpyHostToDevice));
+    copy_to_device(d.w_.as<void>(), l.weight().q.data(), static_cast<std::size_t>(n * k), stream);
+    copy_to_device(d.col_scale_.as<void>(), cs.data(), 4 * cs.size(), stream);
     if (!l.bias().empty()) {
       d.bias_ = DeviceBuffer<>(4 * static_cast<std::size_t>(n), "layer '" + name + "' bias" + shape);
-      SO8T_CUDA_CHECK(cudaMemcpy(d.bias_.as<void>(), l.bias().data(), 4 * static_cast<std::size_t>(n), cudaMemcpyHostToDevice));
+      copy_to_device(d.bias_.as<void>(), l.bias().data(), 4 * static_cast<std::size_t>(n), stream);
     }
     return d;
   }
 
   /// Quantizes W[n, k] (host, row-major) per output row exactly as so8t::gemm::Int8Linear does, then uploads.
   static Int8LinearCuda from_float(const float* w, std::int64_t n, std::int64_t k, const float* bias = nullptr,
-                                   const std::string& name = "int8 layer") {
+                                   const std::string& name = "int8 layer", cudaStream_t stream = nullptr) {
     check_shape(n, k, name);
-    return upload(::so8t::gemm::Int8Linear::from_float(w, n, k, bias), name);  // validates w (null, non-finite) first
+    return upload(::so8t::gemm::Int8Linear::from_float(w, n, k, bias), name, stream);  // validates w (null, non-finite) first
   }
 
   bool empty() const { return n_ == 0; }
@@ -260,7 +263,8 @@ class Int8LinearCuda {
 
   /// y[m, n] = layer(x[m, k]); x and y are device pointers, row-major and contiguous. Runs on `stream`
   /// using `ws` as scratch (ws must not be used by another stream meanwhile). Returns the int8 backend that
-  /// ran: cuBLASLt when asked and the shape allows it (N % 4 == 0, K % 4 == 0), else the mma kernel.
+  /// ran: cuBLASLt when asked, the shape allows it (N % 4 == 0, K % 4 == 0) and its heuristic has an
+  /// algorithm, else the mma kernel.
   Backend forward(const float* x, std::int64_t m, float* y, Int8Workspace& ws, const Int8CudaOptions& opt = {},
                         cudaStream_t stream = nullptr) const {
     const std::string fn = "so8t::cuda::gemm::Int8LinearCuda::forward ('" + name_ + "')";
@@ -301,12 +305,11 @@ class Int8LinearCuda {
       ep.addend = ws.addend_.as<float>();
       ep.addend_count = ws.count_.as<int>();
     }
-    if (use_lt)
-      ws.cublaslt().gemm(ws.codes_.as<std::int8_t>(), w_.as<std::int8_t>(), mi, ni, ki, ws.c32_.as<std::int32_t>(), ep,
-                         stream);
-    else
-      gemm_s8_mma(ws.codes_.as<std::int8_t>(), w_.as<std::int8_t>(), mi, ni, ki, ep, stream);
-    return ran;
+    // cuBLASLt may have no algorithm for a shape (small M): then the mma kernel runs, and the return says so.
+    const bool lt_ran = use_lt && ws.cublaslt().try_gemm(ws.codes_.as<std::int8_t>(), w_.as<std::int8_t>(), mi, ni, ki,
+                                                         ws.c32_.as<std::int32_t>(), ep, stream);
+    if (!lt_ran) gemm_s8_mma(ws.codes_.as<std::int8_t>(), w_.as<std::int8_t>(), mi, ni, ki, ep, stream);
+    return lt_ran ? Backend::cublaslt : Backend::mma;
   }
 
   /// As above with a workspace owned by the layer.

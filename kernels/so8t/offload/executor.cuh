@@ -99,15 +99,18 @@ class CudaOffloadBackend final : public ::so8t::offload::GpuBackend {
     r->opt.threshold = opt.threshold;
     r->opt.backend = backend_;
     const float* b = layer.bias.empty() ? nullptr : layer.bias.data();
+    ensure_stream();
+    // Uploads go through copy_to_device on stream_ (complete on return), never the legacy default stream that
+    // stream_ (non-blocking) would not wait for.
     if (quantized) {
-      r->i8 = gemm::Int8LinearCuda::from_float(layer.w.data(), layer.n, layer.k, b, layer.name);
+      r->i8 = gemm::Int8LinearCuda::from_float(layer.w.data(), layer.n, layer.k, b, layer.name, stream_);
     } else {
       const std::string shape = " (" + std::to_string(layer.n) + " x " + std::to_string(layer.k) + " fp32)";
       r->wf = DeviceBuffer<>(4 * layer.w.size(), "layer '" + layer.name + "' weights" + shape);
-      SO8T_CUDA_CHECK(cudaMemcpy(r->wf.as<void>(), layer.w.data(), 4 * layer.w.size(), cudaMemcpyHostToDevice));
+      copy_to_device(r->wf.as<void>(), layer.w.data(), 4 * layer.w.size(), stream_);
       if (b != nullptr) {
         r->bias = DeviceBuffer<>(4 * layer.bias.size(), "layer '" + layer.name + "' bias" + shape);
-        SO8T_CUDA_CHECK(cudaMemcpy(r->bias.as<void>(), b, 4 * layer.bias.size(), cudaMemcpyHostToDevice));
+        copy_to_device(r->bias.as<void>(), b, 4 * layer.bias.size(), stream_);
       }
     }
     if (layers_.size() <= index) layers_.resize(index + 1);
@@ -208,9 +211,14 @@ class CudaOffloadBackend final : public ::so8t::offload::GpuBackend {
     if (m > 0 && (x == nullptr || y == nullptr)) throw InvalidArgument(f + ": null pointer");
   }
 
-  /// Creates the stream on first use; x (host, m x k) -> pinned -> device (async on stream_).
-  void stage_in(const float* x, std::int64_t m, std::int64_t k, std::int64_t n, const std::string& name) {
+  /// The backend's non-blocking stream, created on first use (constructing the backend makes no CUDA call).
+  void ensure_stream() {
     if (stream_ == nullptr) SO8T_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  }
+
+  /// x (host, m x k) -> pinned -> device (async on stream_).
+  void stage_in(const float* x, std::int64_t m, std::int64_t k, std::int64_t n, const std::string& name) {
+    ensure_stream();
     const std::size_t xb = 4 * static_cast<std::size_t>(m * k), yb = 4 * static_cast<std::size_t>(m * n);
     // Every earlier call ended with a stream synchronisation, so growing (freeing) buffers here is safe.
     hx_.grow(xb, "activations into layer '" + name + "'");

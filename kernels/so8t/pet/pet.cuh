@@ -103,14 +103,33 @@ __global__ void pet_grad_kernel(const T* x, const std::uint8_t* valid, const std
   }
 }
 
-/// Device scratch for one call (freed on scope exit, even when a check throws).
-struct Scratch {
-  DeviceBuffer<double> partial_sum;
-  DeviceBuffer<unsigned long long> partial_count;
-  DeviceBuffer<PetSums> sums;
-  explicit Scratch(unsigned blocks)
-      : partial_sum(blocks, "PET partial sums"), partial_count(blocks, "PET partial counts"), sums(1, "PET sums") {}
+}  // namespace detail
+
+/// Device scratch of the PET calls: per-block partial sums and the {sum, count} pair, allocated once at the
+/// largest grid (kMaxBlocks = 1024 blocks, 16 KiB) on first use and reused. Keep one per stream next to a
+/// training loop so no step allocates; the overloads without one allocate a workspace per call.
+class PetWorkspace {
+ public:
+  PetWorkspace() = default;  // no CUDA call
+  void reserve() {
+    if (!sums_.empty()) return;
+    partial_sum_ = DeviceBuffer<double>(detail::kMaxBlocks, "PET partial sums");
+    partial_count_ = DeviceBuffer<unsigned long long>(detail::kMaxBlocks, "PET partial counts");
+    sums_ = DeviceBuffer<detail::PetSums>(1, "PET sums");
+  }
+  double* partial_sum() const { return partial_sum_.get(); }
+  unsigned long long* partial_count() const { return partial_count_.get(); }
+  detail::PetSums* sums() const { return sums_.get(); }
+
+ private:
+  DeviceBuffer<double> partial_sum_;
+  DeviceBuffer<unsigned long long> partial_count_;
+  DeviceBuffer<detail::PetSums> sums_;
 };
+
+namespace detail {
+
+using Scratch = PetWorkspace;
 
 inline unsigned blocks_for(long long n) { return grid_for_capped(n > 0 ? std::size_t(n) : 0, kThreads, kMaxBlocks); }
 
@@ -118,15 +137,15 @@ template <class T>
 void run_value(const T* x, std::size_t B, std::size_t Tn, std::size_t D, PetMask mask, Scratch& s, unsigned blocks,
                cudaStream_t stream) {
   pet_partial_kernel<T><<<blocks, kThreads, 0, stream>>>(x, mask.valid, mask.segment_ids, (long long)B, (long long)Tn,
-                                                          (long long)D, s.partial_sum.get(), s.partial_count.get());
+                                                          (long long)D, s.partial_sum(), s.partial_count());
   SO8T_CUDA_CHECK(cudaGetLastError());
-  pet_finalize_kernel<><<<1, kThreads, 0, stream>>>(s.partial_sum.get(), s.partial_count.get(), blocks, s.sums.get());
+  pet_finalize_kernel<><<<1, kThreads, 0, stream>>>(s.partial_sum(), s.partial_count(), blocks, s.sums());
   SO8T_CUDA_CHECK(cudaGetLastError());
 }
 
 inline PetResult read_result(const Scratch& s, std::size_t D, cudaStream_t stream) {
   PetSums h{};
-  SO8T_CUDA_CHECK(cudaMemcpyAsync(&h, s.sums.get(), sizeof(PetSums), cudaMemcpyDeviceToHost, stream));
+  SO8T_CUDA_CHECK(cudaMemcpyAsync(&h, s.sums(), sizeof(PetSums), cudaMemcpyDeviceToHost, stream));
   SO8T_CUDA_CHECK(cudaStreamSynchronize(stream));
   PetResult r;
   r.valid_triples = std::size_t(h.count);
@@ -137,24 +156,32 @@ inline PetResult read_result(const Scratch& s, std::size_t D, cudaStream_t strea
 
 }  // namespace detail
 
-/// PET(x) on the device: x [batch, seq, dim] and the mask arrays are device pointers. Synchronises `stream`.
+/// PET(x) on the device: x [batch, seq, dim] and the mask arrays are device pointers; `ws` is the scratch
+/// (no allocation after its first use). Synchronises `stream`.
 template <class T>
-PetResult pet_loss(const T* x, std::size_t batch, std::size_t seq, std::size_t dim, PetMask mask = {},
+PetResult pet_loss(const T* x, std::size_t batch, std::size_t seq, std::size_t dim, PetMask mask, PetWorkspace& ws,
                    cudaStream_t stream = nullptr) {
   pet_detail::check_inputs(x, batch, seq, dim, "cuda::pet::pet_loss");
   const long long inner = seq >= 3 ? (long long)(batch * (seq - 2) * dim) : 0;
   const unsigned blocks = detail::blocks_for(inner);
-  detail::Scratch s(blocks);
-  detail::run_value(x, batch, seq, dim, mask, s, blocks, stream);
-  return detail::read_result(s, dim, stream);
+  ws.reserve();
+  detail::run_value(x, batch, seq, dim, mask, ws, blocks, stream);
+  return detail::read_result(ws, dim, stream);
+}
+
+/// As above with a workspace of its own (allocated and freed in this call).
+template <class T>
+PetResult pet_loss(const T* x, std::size_t batch, std::size_t seq, std::size_t dim, PetMask mask = {},
+                   cudaStream_t stream = nullptr) {
+  PetWorkspace ws;
+  return pet_loss(x, batch, seq, dim, mask, ws, stream);
 }
 
 /// PET(x) and grad = scale * dPET/dx on the device (grad [batch, seq, dim] float or double, overwritten or
-/// accumulated). Synchronises `stream`.
+/// accumulated), with `ws` as the scratch. Synchronises `stream`.
 template <class T, class G>
 PetResult pet_loss_and_grad(const T* x, std::size_t batch, std::size_t seq, std::size_t dim, PetMask mask, G* grad,
-                            double scale = 1.0, PetGradMode mode = PetGradMode::overwrite,
-                            cudaStream_t stream = nullptr) {
+                            double scale, PetGradMode mode, PetWorkspace& ws, cudaStream_t stream = nullptr) {
   static_assert(std::is_same<G, float>::value || std::is_same<G, double>::value,
                 "so8t::cuda::pet::pet_loss_and_grad: the gradient must be float or double");
   pet_detail::check_inputs(x, batch, seq, dim, "cuda::pet::pet_loss_and_grad");
@@ -163,17 +190,26 @@ PetResult pet_loss_and_grad(const T* x, std::size_t batch, std::size_t seq, std:
                           std::to_string(batch) + ", " + std::to_string(seq) + ", " + std::to_string(dim) + "]");
   const long long inner = seq >= 3 ? (long long)(batch * (seq - 2) * dim) : 0;
   const unsigned blocks = detail::blocks_for(inner);
-  detail::Scratch s(blocks);
-  detail::run_value(x, batch, seq, dim, mask, s, blocks, stream);
+  ws.reserve();
+  detail::run_value(x, batch, seq, dim, mask, ws, blocks, stream);
   const long long total = (long long)(batch * seq * dim);
   if (total > 0) {
     const unsigned gblocks = grid_for_capped(std::size_t(total), detail::kThreads, 65535u);
     detail::pet_grad_kernel<T, G><<<gblocks, detail::kThreads, 0, stream>>>(
-        x, mask.valid, mask.segment_ids, (long long)batch, (long long)seq, (long long)dim, s.sums.get(), scale,
+        x, mask.valid, mask.segment_ids, (long long)batch, (long long)seq, (long long)dim, ws.sums(), scale,
         mode == PetGradMode::accumulate ? 1 : 0, grad);
     SO8T_CUDA_CHECK(cudaGetLastError());
   }
-  return detail::read_result(s, dim, stream);
+  return detail::read_result(ws, dim, stream);
+}
+
+/// As above with a workspace of its own (allocated and freed in this call).
+template <class T, class G>
+PetResult pet_loss_and_grad(const T* x, std::size_t batch, std::size_t seq, std::size_t dim, PetMask mask, G* grad,
+                            double scale = 1.0, PetGradMode mode = PetGradMode::overwrite,
+                            cudaStream_t stream = nullptr) {
+  PetWorkspace ws;
+  return pet_loss_and_grad(x, batch, seq, dim, mask, grad, scale, mode, ws, stream);
 }
 
 }  // namespace so8t::cuda::pet

@@ -3,9 +3,10 @@
 //
 // One thread per block calls the same SO8T_HOST_DEVICE per-block functions as the CPU reference
 // (so8t/quant/*.hpp). Inside them every product that is added goes through fp::mul (__fmul_rn) and
-// every divide / sqrt through __fdiv_rn / __fsqrt_rn, so nvcc's default FMA contraction (--fmad=true)
-// and even --use_fast_math cannot change a byte: the GPU writes the CPU's bytes
-// (tests/quant/cuda/test_quant_cuda.cu). Host wrappers check every CUDA call with SO8T_CUDA_CHECK.
+// every divide / sqrt through __fdiv_rn / __fsqrt_rn, so nvcc's default FMA contraction (--fmad=true) cannot
+// change a byte: the GPU writes the CPU's bytes (tests/quant/cuda/test_quant_cuda.cu). --use_fast_math can: its
+// -ftz=true makes those intrinsics flush subnormals (.ftz in the PTX, tests/quant/fast_math_ptx.cmake), so the
+// wrappers refuse such a build on first use (so8t/base/float_mode.cuh). Host wrappers check every CUDA call with SO8T_CUDA_CHECK.
 // Pointers are device pointers; quantized buffers must be aligned to the block's alignment (cudaMalloc is).
 #pragma once
 
@@ -16,6 +17,7 @@
 
 #include "so8t/base/errors.hpp"
 #include "so8t/base/cuda_check.cuh"
+#include "so8t/base/float_mode.cuh"
 #include "so8t/base/launch.cuh"
 #include "so8t/quant/blocks.hpp"
 #include "so8t/quant/q4_0.hpp"
@@ -106,6 +108,7 @@ inline std::int64_t checked_blocks(const char* fn, q::Type t, const void* src, c
 inline void quantize(q::Type t, const float* d_src, void* d_dst, std::int64_t nrows, std::int64_t ncols,
                      cudaStream_t stream = nullptr) {
   const std::int64_t nb = detail::checked_blocks("so8t::cuda::quant::quantize", t, d_src, d_dst, nrows, ncols);
+  if (nb > 0) require_ieee_float_mode(stream);
   switch (t) {
     case q::Type::q8_0: return launch_quantize<OpQ8_0>(d_src, d_dst, nb, stream);
     case q::Type::q4_0: return launch_quantize<OpQ4_0>(d_src, d_dst, nb, stream);
@@ -124,6 +127,7 @@ inline void quantize(q::Type t, const float* d_src, void* d_dst, std::int64_t nr
 inline void dequantize(q::Type t, const void* d_src, float* d_dst, std::int64_t nrows, std::int64_t ncols,
                        cudaStream_t stream = nullptr) {
   const std::int64_t nb = detail::checked_blocks("so8t::cuda::quant::dequantize", t, d_src, d_dst, nrows, ncols);
+  if (nb > 0) require_ieee_float_mode(stream);
   switch (t) {
     case q::Type::q8_0: return launch_dequantize<OpQ8_0>(d_src, d_dst, nb, stream);
     case q::Type::q4_0: return launch_dequantize<OpQ4_0>(d_src, d_dst, nb, stream);

@@ -12,6 +12,7 @@
 
 #include "so8t/so8/block_rotation.hpp"
 #include "so8t/base/cuda_check.cuh"
+#include "so8t/base/float_mode.cuh"
 #include "so8t/base/launch.cuh"
 
 namespace so8t::cuda {
@@ -51,6 +52,7 @@ inline void check_device_args(const void* a, const void* b, std::size_t n, const
 template <class... KernelArgs, class... Args>
 void launch_per_block(void (*kernel)(KernelArgs...), std::size_t n, cudaStream_t stream, Args... args) {
   if (n == 0) return;
+  require_ieee_float_mode(stream);  // first launch only: the fp:: products must not flush subnormals
   kernel<<<grid_for(n, kBlockExpThreads), kBlockExpThreads, 0, stream>>>(args...);
   SO8T_CUDA_CHECK(cudaGetLastError());
 }

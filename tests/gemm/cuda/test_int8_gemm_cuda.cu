@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -97,11 +98,16 @@ TEST(Int8GemmCuda, QuantizeAndFusedEpilogueMatchCpuDefinition) {
     }
 }
 
-TEST(QgemvCuda, MatchesDequantizedDouble) {
+// Every m from 1 to 16 (the kernels have row capacities 1, 2, 4, 8, 16): all m rows against a double
+// reference, and guard words after x and y untouched (the dispatch once ran the capacity's rows, writing
+// (capacity - m) * n floats past y).
+TEST(QgemvCuda, EveryRowCountMatchesDoubleAndStaysInBounds) {
   SO8T_SKIP_WITHOUT_GPU();
   std::mt19937 rng(3);
   std::normal_distribution<float> nd(0.0f, 1.0f);
   const int n = 37, k = 512;
+  constexpr std::size_t kGuard = 4096;  // floats after each buffer
+  const std::uint32_t kPoison = 0x7fc0beefu;
   for (auto t : {so8t::quant::Type::q8_0, so8t::quant::Type::q4_k}) {
     std::vector<float> w(std::size_t(n) * k);
     for (auto& v : w) v = nd(rng);
@@ -110,12 +116,21 @@ TEST(QgemvCuda, MatchesDequantizedDouble) {
     std::vector<float> wd(w.size());
     so8t::quant::dequantize(t, qw.data(), wd.data(), n, k);
     Dev<unsigned char> dw(qw);
-    for (int m : {1, 3, 16}) {
-      std::vector<float> x(std::size_t(m) * k);
+    for (int m = 1; m <= so8t::cuda::gemm::kQgemvMaxRows; ++m) {
+      const std::size_t xs = std::size_t(m) * k, ys = std::size_t(m) * n;
+      std::vector<std::uint32_t> xg(xs + kGuard, kPoison), yg(ys + kGuard, kPoison);
+      std::vector<float> x(xs);
       for (auto& v : x) v = nd(rng);
-      Dev<float> dx(x), dy(std::size_t(m) * n);
-      so8t::cuda::gemm::qgemv(t, dw.get(), n, k, dx.get(), m, dy.get());
-      const auto y = dy.download();
+      std::memcpy(xg.data(), x.data(), 4 * xs);
+      Dev<std::uint32_t> dx(xg), dy(yg);
+      so8t::cuda::gemm::qgemv(t, dw.get(), n, k, reinterpret_cast<const float*>(dx.get()), m,
+                              reinterpret_cast<float*>(dy.get()));
+      SO8T_CUDA_CHECK(cudaDeviceSynchronize());
+      const auto yo = dy.download(), xo = dx.download();
+      for (std::size_t g = 0; g < kGuard; ++g) {
+        ASSERT_EQ(yo[ys + g], kPoison) << so8t::quant::type_name(t) << " m " << m << ": wrote y past row m, word " << g;
+        ASSERT_EQ(xo[xs + g], kPoison) << so8t::quant::type_name(t) << " m " << m << ": wrote x past row m";
+      }
       for (int i = 0; i < m; ++i)
         for (int j = 0; j < n; ++j) {
           double r = 0, mag = 0;
@@ -124,10 +139,27 @@ TEST(QgemvCuda, MatchesDequantizedDouble) {
             r += p;
             mag += std::fabs(p);
           }
-          EXPECT_NEAR(y[std::size_t(i) * n + j], r, 1e-5 * mag + 1e-6) << so8t::quant::type_name(t) << " m " << m;
+          float yv;
+          std::memcpy(&yv, &yo[std::size_t(i) * n + j], 4);
+          EXPECT_NEAR(yv, r, 1e-5 * mag + 1e-6) << so8t::quant::type_name(t) << " m " << m << " row " << i;
         }
     }
   }
 }
+
+TEST(QgemvCuda, RefusesBadArguments) {
+  using so8t::cuda::gemm::qgemv;
+  float dummy = 0;
+  unsigned char wd[34] = {};
+  EXPECT_THROW(qgemv(so8t::quant::Type::q8_0, wd, 1, 32, &dummy, 0, &dummy), so8t::InvalidArgument);
+  EXPECT_THROW(qgemv(so8t::quant::Type::q8_0, wd, 1, 32, &dummy, 17, &dummy), so8t::InvalidArgument);
+  EXPECT_THROW(qgemv(so8t::quant::Type::q5_k, wd, 1, 256, &dummy, 1, &dummy), so8t::InvalidArgument);
+  EXPECT_THROW(qgemv(so8t::quant::Type::q8_0, wd, 1, 32, nullptr, 1, &dummy), so8t::InvalidArgument);
+  EXPECT_THROW(qgemv(so8t::quant::Type::q8_0, wd, 1, 31, &dummy, 1, &dummy), so8t::InvalidArgument);  // k not a block multiple
+}
+
+static_assert(so8t::cuda::gemm::qgemv_capacity(3) == 4 && so8t::cuda::gemm::qgemv_capacity(9) == 16 &&
+                  so8t::cuda::gemm::qgemv_capacity(1) == 1 && so8t::cuda::gemm::qgemv_capacity(8) == 8,
+              "row capacities");
 
 }  // namespace

@@ -153,8 +153,14 @@ TEST(LlamaErrors, SemanticChecks) {
   {
     Edit e;
     e.set_key = "tokenizer.ggml.model";
+    e.set_value = gguf::Value::of("bert");
+    cases.push_back({"tokenizer", e, "unsupported tokenizer \"bert\""});
+  }
+  {
+    Edit e;  // "gpt2" loads as byte-level BPE, which needs merges (tests/llm/model for the rest)
+    e.set_key = "tokenizer.ggml.model";
     e.set_value = gguf::Value::of("gpt2");
-    cases.push_back({"tokenizer", e, "unsupported tokenizer \"gpt2\""});
+    cases.push_back({"bpe-without-merges", e, "required key 'tokenizer.ggml.merges' is missing"});
   }
   {
     Edit e;

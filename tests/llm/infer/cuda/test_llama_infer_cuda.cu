@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -49,6 +50,42 @@ TEST_P(LlamaInferCuda, MatchesCpuF32Activations) {
   std::printf("%s: max |dz| GPU prompt %.3g, GPU decode %.3g (vs CPU)\n", GetParam(), max_prompt, max_decode);
   EXPECT_LT(max_prompt, 1e-3);
   EXPECT_LT(max_decode, 1e-3);
+}
+
+// A prompt (m > 16) on a quantized model dequantizes each matrix once and keeps the copy: a second prompt gives
+// the same logits bit for bit without dequantizing again; with no memory to spare (keep_free_bytes huge) every
+// prompt product goes through the scratch buffer and gives the same logits too.
+TEST(LlamaInferCudaPrompt, DequantizedCopiesAreKeptAndMatchTheScratchPath) {
+  SO8T_SKIP_WITHOUT_GPU();
+  const auto m = so8t::llm::LlamaModel::open(kDir + "tiny-llama-spm-q8_0.gguf");
+  const auto tok = tokens();
+  const int V = m.hparams().vocab, n = 40;
+  so8t::llm::InferOptions io;
+  io.quantize_activations = false;
+  so8t::llm::CudaLinear kept(m);
+  so8t::llm::CudaLinearOptions tight;
+  tight.keep_free_bytes = ~std::size_t(0) / 2;
+  so8t::llm::CudaLinear scratch(m, tight);
+  so8t::llm::LlamaInfer a(m, io), b(m, io);
+  a.set_backend(&kept);
+  b.set_backend(&scratch);
+  std::size_t quantized = 0;
+  for (const so8t::llm::WeightView* w : m.matrices())
+    quantized += (w->type == so8t::quant::Type::q8_0 || w->type == so8t::quant::Type::q4_k) ? 1 : 0;
+  ASSERT_GT(quantized, 0u);
+  std::vector<float> z1(std::size_t(n) * V), z2(z1.size()), z3(z1.size());
+  a.eval(tok.data(), n, z1.data());
+  const std::size_t copies = kept.dequantized_matrices();
+  EXPECT_EQ(copies, quantized);
+  a.reset();
+  a.eval(tok.data(), n, z2.data());
+  EXPECT_EQ(kept.dequantized_matrices(), copies);  // nothing dequantized again
+  EXPECT_EQ(kept.scratch_dequantizations(), 0u);
+  b.eval(tok.data(), n, z3.data());
+  EXPECT_EQ(scratch.dequantized_matrices(), 0u);
+  EXPECT_EQ(scratch.scratch_dequantizations(), quantized);
+  EXPECT_EQ(0, std::memcmp(z1.data(), z2.data(), 4 * z1.size()));
+  EXPECT_EQ(0, std::memcmp(z1.data(), z3.data(), 4 * z1.size()));
 }
 
 INSTANTIATE_TEST_SUITE_P(Types, LlamaInferCuda, ::testing::Values("f32", "q8_0", "q4_k", "q6_k", "q4_0"));

@@ -20,17 +20,12 @@
 #include "so8t/base/finite.hpp"
 #include "so8t/gguf/reader.hpp"
 #include "so8t/quant/type.hpp"
+#include "so8t/llm/model/bpe_pre.hpp"
 #include "so8t/llm/model/hparams.hpp"
+#include "so8t/llm/model/model_error.hpp"
 #include "so8t/llm/model/tensor_names.hpp"
 
 namespace so8t::llm {
-
-/// A GGUF file that is a valid container but not a usable llama model (missing key or tensor, wrong
-/// shape or type, bad vocabulary).
-class ModelError : public InvalidArgument {
- public:
-  using InvalidArgument::InvalidArgument;
-};
 
 /// One weight tensor inside the mapped file: rows = ne1 (output features), cols = ne0 (input features).
 struct WeightView {
@@ -46,12 +41,14 @@ struct LlamaLayerView {
 };
 
 struct Vocab {
-  std::string model;
+  std::string model;  ///< tokenizer.ggml.model: "llama" (SPM) or "gpt2" (byte-level BPE)
+  std::string pre;    ///< BPE: tokenizer.ggml.pre ("" when absent, llama.cpp's "default")
   std::vector<std::string> tokens;
   std::vector<float> scores;
   std::vector<std::int32_t> types;  ///< llama.cpp token types: 1 normal, 2 unknown, 3 control, 4 user, 6 byte
+  std::vector<std::string> merges;  ///< BPE: tokenizer.ggml.merges, "left right", rank = index
   std::int32_t bos = -1, eos = -1, unk = -1;
-  bool add_bos = true, add_space_prefix = true;
+  bool add_bos = true, add_eos = false, add_space_prefix = true;
 };
 
 namespace detail {
@@ -121,6 +118,92 @@ inline int positive_param(const gguf::Metadata& md, const std::string& key, bool
 }
 
 }  // namespace detail
+
+/// The vocabulary of a GGUF's tokenizer.ggml.* keys (ModelError when a key is missing or malformed,
+/// UnknownPreTokenizer for a BPE pre-tokenizer so8t does not know). "llama" = SPM, "gpt2" = byte-level BPE;
+/// the defaults for absent keys are llama.cpp's (docs/tokenizers.md "Keys and defaults"). The BPE merges
+/// are checked when a tokenizer is built from the vocabulary (BpeTokenizer).
+inline Vocab read_vocab(const gguf::Metadata& md) {
+  Vocab v;
+  const gguf::Value* model = md.find("tokenizer.ggml.model");
+  if (!model) throw ModelError("so8t::llm: required key 'tokenizer.ggml.model' is missing");
+  if (model->type() != gguf::ValueType::string)
+    throw ModelError("so8t::llm: tokenizer.ggml.model must be a string, found " + std::string(gguf::value_type_name(model->type())));
+  v.model = model->as_string();
+  const bool bpe = v.model == "gpt2";
+  if (v.model != "llama" && !bpe)
+    throw ModelError("so8t::llm: unsupported tokenizer \"" + v.model +
+                     "\" (tokenizer.ggml.model); only \"llama\" (SPM) and \"gpt2\" (byte-level BPE)");
+  const gguf::Value* toks = md.find("tokenizer.ggml.tokens");
+  if (!toks) throw ModelError("so8t::llm: required key 'tokenizer.ggml.tokens' is missing");
+  if (!toks->is_array() || toks->element_type() != gguf::ValueType::string)
+    throw ModelError("so8t::llm: tokenizer.ggml.tokens must be an array of strings");
+  v.tokens = toks->string_elements();
+  const std::size_t n = v.tokens.size();
+  if (n == 0 || n > (std::size_t(1) << 30))
+    throw ModelError("so8t::llm: tokenizer.ggml.tokens has " + std::to_string(n) + " tokens");
+  if (const gguf::Value* s = md.find("tokenizer.ggml.scores")) {
+    if (!s->is_array() || s->element_type() != gguf::ValueType::f32 || s->size() != n)
+      throw ModelError("so8t::llm: tokenizer.ggml.scores must be " + std::to_string(n) + " f32 values, found " +
+                       s->to_display(0));
+    v.scores = s->as_array<float>();
+  } else {
+    v.scores.assign(n, 0.0f);
+  }
+  if (const gguf::Value* t = md.find("tokenizer.ggml.token_type")) {
+    if (!t->is_array() || t->element_type() != gguf::ValueType::i32 || t->size() != n)
+      throw ModelError("so8t::llm: tokenizer.ggml.token_type must be " + std::to_string(n) + " i32 values, found " +
+                       t->to_display(0));
+    v.types = t->as_array<std::int32_t>();
+  } else {
+    v.types.assign(n, 1);
+  }
+  if (bpe) {
+    const gguf::Value* m = md.find("tokenizer.ggml.merges");
+    if (!m) throw ModelError("so8t::llm: required key 'tokenizer.ggml.merges' is missing (a \"gpt2\" vocabulary)");
+    if (!m->is_array() || m->element_type() != gguf::ValueType::string)
+      throw ModelError("so8t::llm: tokenizer.ggml.merges must be an array of strings");
+    v.merges = m->string_elements();
+    if (const gguf::Value* p = md.find("tokenizer.ggml.pre")) {
+      if (p->type() != gguf::ValueType::string)
+        throw ModelError("so8t::llm: tokenizer.ggml.pre must be a string, found " + std::string(gguf::value_type_name(p->type())));
+      v.pre = p->as_string();
+    }
+  } else {
+    // SPM must be able to spell a newline: llama.cpp looks up '<0x0A>' (else "\n") when it loads the
+    // vocabulary and fails without one. This also refuses vocabularies of empty or placeholder strings,
+    // which would otherwise load and turn every text into unknown tokens.
+    if (std::find(v.tokens.begin(), v.tokens.end(), "<0x0A>") == v.tokens.end() &&
+        std::find(v.tokens.begin(), v.tokens.end(), "\n") == v.tokens.end())
+      throw ModelError("so8t::llm: tokenizer.ggml.tokens (" + std::to_string(n) +
+                       " tokens) has no newline token ('<0x0A>' or \"\\n\"), which an SPM vocabulary needs");
+  }
+  // llama.cpp's defaults when the ids are absent: SPM <unk> 0, <s> 1, </s> 2; BPE bos = eos = 11, no unk.
+  auto id = [&](const char* key, std::int64_t fallback) -> std::int32_t {
+    const std::int64_t x = detail::meta_int(md, key, false, fallback < std::int64_t(n) ? fallback : -1);
+    if (x < -1 || x >= std::int64_t(n))
+      throw ModelError(std::string("so8t::llm: ") + key + " = " + std::to_string(x) + " is not a token id (n_vocab " +
+                       std::to_string(n) + ")");
+    return static_cast<std::int32_t>(x);
+  };
+  v.bos = id("tokenizer.ggml.bos_token_id", bpe ? 11 : 1);
+  v.eos = id("tokenizer.ggml.eos_token_id", bpe ? 11 : 2);
+  v.unk = id("tokenizer.ggml.unknown_token_id", bpe ? -1 : 0);
+  // BPE: no BOS unless the pre-tokenizer's family adds one (llama 3, tekken); never a space prefix.
+  const bool bos_default = bpe ? find_pre_tokenizer(v.pre).add_bos : true;
+  v.add_bos = detail::meta_bool(md, "tokenizer.ggml.add_bos_token", bos_default);
+  v.add_eos = detail::meta_bool(md, "tokenizer.ggml.add_eos_token", false);
+  v.add_space_prefix = detail::meta_bool(md, "tokenizer.ggml.add_space_prefix", !bpe);
+  if (v.add_bos && v.bos < 0)
+    throw ModelError("so8t::llm: tokenizer.ggml.add_bos_token is true but there is no BOS token id");
+  if (v.add_eos && v.eos < 0)
+    throw ModelError("so8t::llm: tokenizer.ggml.add_eos_token is true but there is no EOS token id");
+  return v;
+}
+
+/// The vocabulary of the GGUF file at `path`, without loading or checking its tensors (so8t_infer tokenize;
+/// vocab-only files as llama.cpp writes them for its tokenizer tests).
+inline Vocab open_vocab(const std::string& path) { return read_vocab(gguf::Reader::open(path).metadata()); }
 
 class LlamaModel {
  public:
@@ -240,7 +323,7 @@ class LlamaModel {
       throw ModelError("so8t::llm: llama.rope.dimension_count = " + std::to_string(hp_.n_rot) +
                        ", expected an even value <= head dim " + std::to_string(hp_.head_dim()));
 
-    load_vocab(md);
+    vocab_ = read_vocab(md);
     hp_.vocab = static_cast<int>(vocab_.tokens.size());
     if (md.contains("llama.vocab_size")) {
       const std::int64_t vs = detail::meta_int(md, "llama.vocab_size", true, 0);
@@ -276,62 +359,6 @@ class LlamaModel {
           throw ModelError("so8t::llm: unexpected tensor '" + t.name + "' (" + std::to_string(reader_->tensors().size()) +
                            " tensors, a llama model of " + std::to_string(hp_.n_layers) + " layers has " +
                            std::to_string(used_.size()) + ")");
-  }
-
-  void load_vocab(const gguf::Metadata& md) {
-    const gguf::Value* model = md.find("tokenizer.ggml.model");
-    if (!model) throw ModelError("so8t::llm: required key 'tokenizer.ggml.model' is missing");
-    if (model->type() != gguf::ValueType::string)
-      throw ModelError("so8t::llm: tokenizer.ggml.model must be a string, found " + std::string(gguf::value_type_name(model->type())));
-    vocab_.model = model->as_string();
-    if (vocab_.model != "llama")
-      throw ModelError("so8t::llm: unsupported tokenizer \"" + vocab_.model + "\" (tokenizer.ggml.model); only \"llama\" (SPM)");
-    const gguf::Value* toks = md.find("tokenizer.ggml.tokens");
-    if (!toks) throw ModelError("so8t::llm: required key 'tokenizer.ggml.tokens' is missing");
-    if (!toks->is_array() || toks->element_type() != gguf::ValueType::string)
-      throw ModelError("so8t::llm: tokenizer.ggml.tokens must be an array of strings");
-    vocab_.tokens = toks->string_elements();
-    const std::size_t n = vocab_.tokens.size();
-    if (n == 0 || n > (std::size_t(1) << 30))
-      throw ModelError("so8t::llm: tokenizer.ggml.tokens has " + std::to_string(n) + " tokens");
-    if (const gguf::Value* s = md.find("tokenizer.ggml.scores")) {
-      if (!s->is_array() || s->element_type() != gguf::ValueType::f32 || s->size() != n)
-        throw ModelError("so8t::llm: tokenizer.ggml.scores must be " + std::to_string(n) + " f32 values, found " +
-                         s->to_display(0));
-      vocab_.scores = s->as_array<float>();
-    } else {
-      vocab_.scores.assign(n, 0.0f);
-    }
-    if (const gguf::Value* t = md.find("tokenizer.ggml.token_type")) {
-      if (!t->is_array() || t->element_type() != gguf::ValueType::i32 || t->size() != n)
-        throw ModelError("so8t::llm: tokenizer.ggml.token_type must be " + std::to_string(n) + " i32 values, found " +
-                         t->to_display(0));
-      vocab_.types = t->as_array<std::int32_t>();
-    } else {
-      vocab_.types.assign(n, 1);
-    }
-    // SPM must be able to spell a newline: llama.cpp looks up '<0x0A>' (else "\n") when it loads the
-    // vocabulary and fails without one. This also refuses vocabularies of empty or placeholder strings,
-    // which would otherwise load and turn every text into unknown tokens.
-    if (std::find(vocab_.tokens.begin(), vocab_.tokens.end(), "<0x0A>") == vocab_.tokens.end() &&
-        std::find(vocab_.tokens.begin(), vocab_.tokens.end(), "\n") == vocab_.tokens.end())
-      throw ModelError("so8t::llm: tokenizer.ggml.tokens (" + std::to_string(n) +
-                       " tokens) has no newline token ('<0x0A>' or \"\\n\"), which an SPM vocabulary needs");
-    // llama.cpp's SPM defaults when the ids are absent: <unk> 0, <s> 1, </s> 2.
-    auto id = [&](const char* key, std::int64_t fallback) -> std::int32_t {
-      const std::int64_t v = detail::meta_int(md, key, false, fallback < std::int64_t(n) ? fallback : -1);
-      if (v < -1 || v >= std::int64_t(n))
-        throw ModelError(std::string("so8t::llm: ") + key + " = " + std::to_string(v) + " is not a token id (n_vocab " +
-                         std::to_string(n) + ")");
-      return static_cast<std::int32_t>(v);
-    };
-    vocab_.bos = id("tokenizer.ggml.bos_token_id", 1);
-    vocab_.eos = id("tokenizer.ggml.eos_token_id", 2);
-    vocab_.unk = id("tokenizer.ggml.unknown_token_id", 0);
-    vocab_.add_bos = detail::meta_bool(md, "tokenizer.ggml.add_bos_token", true);
-    vocab_.add_space_prefix = detail::meta_bool(md, "tokenizer.ggml.add_space_prefix", true);
-    if (vocab_.add_bos && vocab_.bos < 0)
-      throw ModelError("so8t::llm: tokenizer.ggml.add_bos_token is true but there is no BOS token id");
   }
 
   std::optional<gguf::Reader> reader_;

@@ -46,6 +46,7 @@ class SpmTokenizer {
   }
 
   std::int32_t n_vocab() const noexcept { return static_cast<std::int32_t>(vocab_.tokens.size()); }
+  const Vocab& vocab() const noexcept { return vocab_; }
 
   std::vector<std::int32_t> encode(const std::string& text, bool add_bos) const {
     std::vector<std::int32_t> out;

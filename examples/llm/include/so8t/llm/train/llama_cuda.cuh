@@ -35,6 +35,7 @@
 #include "so8t/base/errors.hpp"
 #include "so8t/so8/block_rotation.cuh"
 #include "so8t/base/cublas_check.cuh"
+#include "so8t/base/cublas_handle.cuh"
 #include "so8t/base/cuda_check.cuh"
 #include "so8t/base/device_buffer.cuh"
 #include "so8t/base/launch.cuh"
@@ -57,7 +58,7 @@ class LlamaCuda {
   explicit LlamaCuda(const LlamaConfig& cfg) : cfg_(cfg), layout_(llama_layout(cfg)) {
     if (::so8t::cuda::device_count() == 0)
       throw CudaError(int(cudaErrorNoDevice), "so8t::llm::LlamaCuda: no CUDA device (the CPU path is LlamaCpu)");
-    SO8T_CUBLAS_CHECK(cublasCreate(&handle_));
+    SO8T_CUBLAS_CHECK(handle_.create());
     params_.reset(layout_.total);
     grads_.reset(layout_.total);
     SO8T_CUDA_CHECK(cudaMemset(params_.get(), 0, layout_.total * sizeof(float)));
@@ -70,9 +71,6 @@ class LlamaCuda {
   }
   LlamaCuda(const LlamaCuda&) = delete;
   LlamaCuda& operator=(const LlamaCuda&) = delete;
-  ~LlamaCuda() {
-    if (handle_) cublasDestroy(handle_);
-  }
 
   const LlamaConfig& config() const { return cfg_; }
   const ParamLayout& layout() const { return layout_; }
@@ -82,12 +80,12 @@ class LlamaCuda {
 
   /// Allows TF32 tensor-core math in the cuBLAS products (faster, ~1e-3 relative error); default off.
   void set_tf32(bool on) {
-    SO8T_CUBLAS_CHECK(cublasSetMathMode(handle_, on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+    SO8T_CUBLAS_CHECK(cublasSetMathMode(handle_.get(), on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
   }
 
   void upload_params(const float* host, std::size_t n) {
     check_count(n, "upload_params");
-    SO8T_CUDA_CHECK(cudaMemcpy(params_.get(), host, n * sizeof(float), cudaMemcpyHostToDevice));
+    ::so8t::cuda::copy_to_device(params_.get(), host, n * sizeof(float));
   }
   void download_params(float* host, std::size_t n) const {
     check_count(n, "download_params");
@@ -124,10 +122,10 @@ class LlamaCuda {
     const int d = cfg_.dim, V = cfg_.vocab;
     lambda_ = lambda;
     has_segments_ = segments != nullptr;
-    SO8T_CUDA_CHECK(cudaMemcpy(tokens_.get(), tokens, N * sizeof(std::int32_t), cudaMemcpyHostToDevice));
-    SO8T_CUDA_CHECK(cudaMemcpy(targets_.get(), targets, N * sizeof(std::int32_t), cudaMemcpyHostToDevice));
+    ::so8t::cuda::copy_to_device(tokens_.get(), tokens, N * sizeof(std::int32_t));
+    ::so8t::cuda::copy_to_device(targets_.get(), targets, N * sizeof(std::int32_t));
     if (segments)
-      SO8T_CUDA_CHECK(cudaMemcpy(segments_.get(), segments, N * sizeof(std::int32_t), cudaMemcpyHostToDevice));
+      ::so8t::cuda::copy_to_device(segments_.get(), segments, N * sizeof(std::int32_t));
     using namespace so8t::llm::cuda;
     embed_fwd_kernel<><<<ew_grid(N * d), kEwThreads>>>(P(layout_.tok_embd), tokens_.get(), x_[0].get(), N, d);
     launched();
@@ -144,7 +142,7 @@ class LlamaCuda {
     SO8T_CUDA_CHECK(cudaMemcpy(rl.data(), row_loss_.get(), N * sizeof(double), cudaMemcpyDeviceToHost));
     double ce = 0.0;
     for (double v : rl) ce += v;
-    const PetResult pr = ::so8t::cuda::pet::pet_loss(u_.get(), std::size_t(B), std::size_t(T), std::size_t(d), pet_mask());
+    const PetResult pr = ::so8t::cuda::pet::pet_loss(u_.get(), std::size_t(B), std::size_t(T), std::size_t(d), pet_mask(), pet_ws_);
     return assemble_loss(ce, N, pr, lambda);
   }
 
@@ -165,7 +163,7 @@ class LlamaCuda {
     launched();
     if (lambda_ != 0.0)
       ::so8t::cuda::pet::pet_loss_and_grad(u_.get(), std::size_t(B_), std::size_t(T_), std::size_t(d), pet_mask(), du_.get(),
-                                    lambda_, PetGradMode::accumulate);
+                                    lambda_, PetGradMode::accumulate, pet_ws_);
     rmsnorm_bwd_kernel<><<<unsigned(N), kRowThreads>>>(u_.get(), 1, rstdf_.get(), nullptr, du_.get(), dx_.get(), d, 0);
     launched();
     for (int l = cfg_.n_layers - 1; l >= 0; --l) layer_backward(l);
@@ -203,7 +201,7 @@ class LlamaCuda {
       SO8T_CUDA_CHECK(cudaMemset(m_.get(), 0, n * sizeof(float)));
       SO8T_CUDA_CHECK(cudaMemset(v_.get(), 0, n * sizeof(float)));
       const AdamW<float> host(layout_, c);
-      SO8T_CUDA_CHECK(cudaMemcpy(decay_.get(), host.decay.data(), n, cudaMemcpyHostToDevice));
+      ::so8t::cuda::copy_to_device(decay_.get(), host.decay.data(), n);
     }
     ++adam_t_;
     const double bc1 = 1.0 - std::pow(c.beta1, double(adam_t_)), bc2 = 1.0 - std::pow(c.beta2, double(adam_t_));
@@ -230,10 +228,10 @@ class LlamaCuda {
     m_.reset(n);
     v_.reset(n);
     decay_.reset(n);
-    SO8T_CUDA_CHECK(cudaMemcpy(m_.get(), m.data(), n * sizeof(float), cudaMemcpyHostToDevice));
-    SO8T_CUDA_CHECK(cudaMemcpy(v_.get(), v.data(), n * sizeof(float), cudaMemcpyHostToDevice));
+    ::so8t::cuda::copy_to_device(m_.get(), m.data(), n * sizeof(float));
+    ::so8t::cuda::copy_to_device(v_.get(), v.data(), n * sizeof(float));
     const AdamW<float> host(layout_, c);
-    SO8T_CUDA_CHECK(cudaMemcpy(decay_.get(), host.decay.data(), n, cudaMemcpyHostToDevice));
+    ::so8t::cuda::copy_to_device(decay_.get(), host.decay.data(), n);
     adam_t_ = t;
   }
 
@@ -242,7 +240,8 @@ class LlamaCuda {
  private:
   LlamaConfig cfg_;
   ParamLayout layout_;
-  cublasHandle_t handle_ = nullptr;
+  ::so8t::cuda::CublasHandle handle_;  // a member: released even when a later allocation in the constructor throws
+  ::so8t::cuda::pet::PetWorkspace pet_ws_;  // PET scratch, allocated once
   int B_ = 0, T_ = 0;
   double lambda_ = 0.0;
   bool has_segments_ = false;
@@ -278,12 +277,12 @@ class LlamaCuda {
   // op(A)^T.
   void gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
             float beta, float* C, int ldc) {
-    SO8T_CUBLAS_CHECK(cublasSgemm(handle_, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K,
+    SO8T_CUBLAS_CHECK(cublasSgemm(handle_.get(), tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K,
                                   &alpha, B, ldb, A, lda, &beta, C, ldc));
   }
   void gemm_batched(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, long long sA,
                     const float* B, int ldb, long long sB, float beta, float* C, int ldc, long long sC, int batch) {
-    SO8T_CUBLAS_CHECK(cublasSgemmStridedBatched(handle_, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N,
+    SO8T_CUBLAS_CHECK(cublasSgemmStridedBatched(handle_.get(), tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N,
                                                 N, M, K, &alpha, B, ldb, sB, A, lda, sA, &beta, C, ldc, sC, batch));
   }
 
@@ -355,8 +354,8 @@ class LlamaCuda {
       }
     rope_cos_.reset(c.size());
     rope_sin_.reset(s.size());
-    SO8T_CUDA_CHECK(cudaMemcpy(rope_cos_.get(), c.data(), c.size() * sizeof(float), cudaMemcpyHostToDevice));
-    SO8T_CUDA_CHECK(cudaMemcpy(rope_sin_.get(), s.data(), s.size() * sizeof(float), cudaMemcpyHostToDevice));
+    ::so8t::cuda::copy_to_device(rope_cos_.get(), c.data(), c.size() * sizeof(float));
+    ::so8t::cuda::copy_to_device(rope_sin_.get(), s.data(), s.size() * sizeof(float));
     B_ = B;
     T_ = T;
   }
