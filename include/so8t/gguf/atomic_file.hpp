@@ -19,7 +19,7 @@
 #include "so8t/gguf/temp_registry.hpp"
 
 #if !(defined(__unix__) || defined(__APPLE__))
-#  error "so8t/gguf/atomic_file.hpp needs POSIX (mkstemp, fsync, rename)"
+#  error "so8t/gguf/atomic_file.hpp needs POSIX (open O_EXCL, fsync, rename)"
 #endif
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -31,14 +31,14 @@ class AtomicFile {
  public:
   /// Creates "<destination>.tmp.XXXXXX" next to the destination. Throws IoError.
   explicit AtomicFile(std::string destination) : destination_(std::move(destination)) {
-    std::string tmpl = destination_ + ".tmp.XXXXXX";
-    std::vector<char> name(tmpl.begin(), tmpl.end());
-    name.push_back('\0');
-    fd_ = ::mkstemp(name.data());
-    if (fd_ < 0) throw IoError("gguf: cannot create a temporary file next to '" + destination_ + "': " + std::strerror(errno), errno);
-    temp_path_ = name.data();
-    slot_ = register_temp(temp_path_);  // removed by remove_temps_on_signal()'s handler if the process is killed
-    ::fchmod(fd_, 0644);  // mkstemp makes 0600; a model file is normally world-readable
+    RegisteredTemp t = create_registered_temp(destination_, 0644);  // a model file is normally world-readable
+    if (t.fd < 0) {
+      const int e = errno;
+      throw IoError("gguf: cannot create a temporary file next to '" + destination_ + "': " + std::strerror(e), e);
+    }
+    fd_ = t.fd;
+    temp_path_ = std::move(t.path);
+    slot_ = t.slot;  // removed by remove_temps_on_signal()'s handler if the process is killed
     buffer_.reserve(buffer_bytes);
   }
   AtomicFile(const AtomicFile&) = delete;

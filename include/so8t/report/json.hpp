@@ -7,7 +7,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -15,6 +14,7 @@
 #include <vector>
 
 #include "so8t/base/errors.hpp"
+#include "so8t/gguf/atomic_file.hpp"
 
 namespace so8t::report {
 
@@ -141,23 +141,13 @@ class Json {
   std::vector<std::pair<std::string, Json>> members_;
 };
 
-/// Writes `text` to `path` through a temporary file and a rename, so a reader never sees half a report.
+/// Writes `text` to `path` through a uniquely named, signal-registered temporary file and a rename
+/// (gguf::AtomicFile), so a reader never sees half a report and an interrupted run leaves no working file.
+/// Throws gguf::IoError (a std::runtime_error) naming the path.
 inline void write_text_file(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw std::runtime_error("cannot open '" + tmp + "' for writing");
-    f << text;
-    f.flush();
-    if (!f) {
-      std::remove(tmp.c_str());
-      throw std::runtime_error("writing '" + tmp + "' failed");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error("cannot rename '" + tmp + "' to '" + path + "'");
-  }
+  gguf::AtomicFile f(path);
+  f.write(text.data(), text.size());
+  f.commit();
 }
 
 }  // namespace so8t::report

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <cstdint>
 #include <fstream>
@@ -77,6 +78,14 @@ inline Diff diff_logits(const std::vector<float>& ref, const std::vector<float>&
   }
   d.mean_abs = sum_abs / (double(rows) * vocab);
   return d;
+}
+
+/// "max|d| ... mean|d| ... mean KL ... top-1 a/b" for a failure message.
+inline std::string describe(const Diff& d) {
+  char b[160];
+  std::snprintf(b, sizeof b, "max|d| %.3g mean|d| %.3g mean KL %.3g max KL %.3g top-1 %d/%d", d.max_abs, d.mean_abs,
+                d.mean_kl, d.max_kl, d.top1, d.rows);
+  return b;
 }
 
 }  // namespace so8t_test_infer

@@ -162,6 +162,64 @@ TEST(TempCleanup, WithoutTheHandlerAKilledChildLeavesItsFile) {  // the control:
   EXPECT_EQ(d.entries(), 1u);
 }
 
+// A child that creates and drops working files in a loop is killed at a random moment, 100 times: every kill
+// must leave the folder empty. A file created before its name is registered (mkstemp, then register_temp) is
+// left behind by a kill that falls between the two; that is what the CI pipeline check once caught.
+template <class Loop>
+std::size_t kills_that_left_files(int kills, Loop loop) {
+  std::size_t left = 0;
+  unsigned seed = 12345;
+  for (int k = 0; k < kills; ++k) {
+    Dir d;
+    int ready[2];
+    if (::pipe(ready) != 0) return std::size_t(-1);
+    const pid_t pid = ::fork();
+    if (pid < 0) return std::size_t(-1);
+    if (pid == 0) {
+      ::close(ready[0]);
+      so8t::gguf::remove_temps_on_signal();
+      const char c = 'r';
+      if (::write(ready[1], &c, 1) != 1) ::_exit(3);
+      for (;;) loop(d);
+    }
+    ::close(ready[1]);
+    char c = 0;
+    const bool started = ::read(ready[0], &c, 1) == 1;
+    ::close(ready[0]);
+    seed = seed * 1103515245u + 12345u;
+    ::usleep(200 + (seed >> 8) % 1800);  // 0.2 to 2 ms into the loop
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    if (!started || !WIFSIGNALED(status) || WTERMSIG(status) != SIGTERM) return std::size_t(-1);
+    if (d.entries() != 0) ++left;
+  }
+  return left;
+}
+
+TEST(TempCleanup, AKillAtAnyMomentLeavesNothing) {
+  const std::size_t left = kills_that_left_files(100, [](const Dir& d) {
+    TempPath t((d.p / "q.gguf").string());
+    so8t::gguf::AtomicFile f((d.p / "r.gguf").string());
+    f.write("abc", 3);
+  });
+  EXPECT_EQ(left, 0u) << "of 100 kills";
+}
+
+TEST(TempCleanup, CreatingBeforeRegisteringLeavesFilesWhenKilledBetween) {  // the control of the test above
+  const std::size_t left = kills_that_left_files(20, [](const Dir& d) {
+    std::string name = (d.p / "q.gguf.tmp.XXXXXX").string();
+    const int fd = ::mkstemp(name.data());
+    ::usleep(500);  // a wide window between creating the file and registering its name
+    const int slot = so8t::gguf::register_temp(name);
+    ::close(fd);
+    ::unlink(name.c_str());
+    so8t::gguf::unregister_temp(slot);
+  });
+  ASSERT_NE(left, std::size_t(-1));
+  EXPECT_GE(left, 5u) << "of 20 kills";
+}
+
 // A file truncated while mapped: the next touch of a lost page raises SIGBUS; with the handler the child writes
 // one line and exits 1, its working file removed (without it, it dies of SIGBUS: the control).
 int truncated_mapping_child(bool handler, const Dir& d, std::string& stderr_text) {

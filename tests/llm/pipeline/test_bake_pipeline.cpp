@@ -526,8 +526,8 @@ TEST(BadInputs, QuantizeRefusesModelLiesAndNonFiniteResults) {
   lies.push_back({set("tokenizer.ggml.bos_token_id", gguf::Value::of(std::uint32_t(1u << 30))), "bos_token_id"});
   {
     LlamaEdit e;
-    e.extra_tensor = "blk.0.attn_k.bias";
-    lies.push_back({e, "unexpected tensor 'blk.0.attn_k.bias'"});
+    e.extra_tensor = "blk.0.attn_output.bias";
+    lies.push_back({e, "unexpected tensor 'blk.0.attn_output.bias'"});
   }
   {
     LlamaEdit e;

@@ -4,9 +4,12 @@
 //   per layer: x += Wo attn(rope(Wq rms(x)), rope(Wk rms(x)), Wv rms(x));  x += Wd (silu(Wg rms(x)) * Wu rms(x))
 //   logits = Wout rms(x)     (rms(x) = x / sqrt(mean(x^2) + eps) * norm weight)
 //
-// RoPE in llama.cpp's "normal" mode: adjacent pairs (2j, 2j+1) of the first n_rot dims of each head turn
-// by pos * base^(-2j/n_rot) (theta built as ggml does: theta_scale = base^(-2/n_rot), theta *= theta_scale
-// per pair). Query head h reads K/V head h / (n_heads / n_kv_heads); scale 1/sqrt(head_dim); causal softmax
+// RoPE in llama.cpp's "normal" mode (llama): adjacent pairs (2j, 2j+1) of the first n_rot dims of each head
+// turn by pos * base^(-2j/n_rot) (theta built as ggml does: theta_scale = base^(-2/n_rot), theta *= theta_scale
+// per pair); "neox" mode (qwen2, qwen3) pairs (j, j + n_rot/2) instead. The angle is divided by
+// rope_freqs[j] when the file has them (llama 3.1) and multiplied by the linear scaling's freq_scale.
+// qwen2 adds the q/k/v biases after the projections; qwen3 RMS-normalises each query and key head (its own
+// weights, the model's eps) before RoPE (docs/architectures.md). Query head h reads K/V head h / (n_heads / n_kv_heads); scale 1/sqrt(head_dim); causal softmax
 // accumulated in f32. K (after RoPE) and V are rounded to fp16 like llama.cpp's default cache (kv_f16).
 // With quantize_activations the matrix products quantize each activation row to the weight's vec_dot type
 // (q8_0 for q8_0/q4_0/q4_1/q5_0/q5_1, q8_K for the K-quants) and multiply block by block, as llama.cpp's CPU
@@ -307,14 +310,9 @@ class LlamaInfer {
     // nothing until that many tokens are evaluated.
     k_cache_.resize(static_cast<std::size_t>(hp.n_layers));
     v_cache_.resize(static_cast<std::size_t>(hp.n_layers));
-    // RoPE inverse frequencies as ggml builds them: theta_scale^j, multiplied up in float.
-    const float theta_scale = std::pow(static_cast<float>(hp.rope_theta), -2.0f / static_cast<float>(hp.n_rot));
-    inv_freq_.resize(static_cast<std::size_t>(hp.n_rot / 2));
-    float t = 1.0f;
-    for (float& f : inv_freq_) {
-      f = t;
-      t *= theta_scale;
-    }
+    // RoPE: angle of pair j at position p = p * theta_scale^j, multiplied up in float as ggml does (rope_table).
+    theta_scale_ = std::pow(static_cast<float>(hp.rope_theta), -2.0f / static_cast<float>(hp.n_rot));
+    n_pairs_ = static_cast<std::size_t>(hp.n_rot / 2);
     backend_ = &cpu_;
   }
   LlamaInfer(const LlamaInfer&) = delete;
@@ -379,13 +377,18 @@ class LlamaInfer {
       backend_->matmul(L.wq, xn_.data(), n, q_.data());
       backend_->matmul(L.wk, xn_.data(), n, k_.data());
       backend_->matmul(L.wv, xn_.data(), n, v_.data());
+      add_bias(L.bq, q_.data(), n);
+      add_bias(L.bk, k_.data(), n);
+      add_bias(L.bv, v_.data(), n);
+      if (L.q_norm.data) rms_norm(q_.data(), static_cast<const float*>(L.q_norm.data), n * H, hd, q_.data());
+      if (L.k_norm.data) rms_norm(k_.data(), static_cast<const float*>(L.k_norm.data), n * Hkv, hd, k_.data());
       float* kc = k_cache_[static_cast<std::size_t>(il)].data();
       float* vc = v_cache_[static_cast<std::size_t>(il)].data();
       for (int i = 0; i < n; ++i) {
         const int pos = n_past_ + i;
         float* qi = q_.data() + static_cast<std::size_t>(i) * H * hd;
         float* ki = k_.data() + static_cast<std::size_t>(i) * kv_dim_;
-        const float* cs = rope_cs_.data() + static_cast<std::size_t>(i) * inv_freq_.size() * 2;
+        const float* cs = rope_cs_.data() + static_cast<std::size_t>(i) * n_pairs_ * 2;
         for (int h = 0; h < H; ++h) rope(qi + h * hd, cs);
         for (int h = 0; h < Hkv; ++h) rope(ki + h * hd, cs);
         float* kdst = kc + static_cast<std::size_t>(pos) * kv_dim_;
@@ -445,7 +448,17 @@ class LlamaInfer {
  private:
   static float round_f16(float v) { return fp16_bits_to_fp32(fp32_to_fp16_bits(v)); }
 
-  /// ggml's rms_norm (sum of squares in double) followed by the elementwise norm weight.
+  /// y[r] += b for every one of the n rows (a bias of the file, or nothing when it has none).
+  static void add_bias(const WeightView& b, float* y, int n) {
+    if (!b.data) return;
+    const float* bv = static_cast<const float*>(b.data);
+    const std::size_t w = static_cast<std::size_t>(b.cols);
+    for (std::size_t r = 0; r < static_cast<std::size_t>(n); ++r)
+      for (std::size_t c = 0; c < w; ++c) y[r * w + c] += bv[c];
+  }
+
+  /// ggml's rms_norm (sum of squares in double) followed by the elementwise norm weight; in place when y == x
+  /// (every element is read before it is written).
   void rms_norm(const float* x, const float* w, int n, int E, float* y) const {
     const float eps = static_cast<float>(model_->hparams().norm_eps);
     for (int i = 0; i < n; ++i) {
@@ -459,25 +472,34 @@ class LlamaInfer {
     }
   }
 
-  /// NORMAL-mode RoPE on one head vector: pairs (2j, 2j+1), j < n_rot / 2.
-  /// cos/sin of every rotated pair for positions n_past .. n_past + n - 1 (shared by all heads and layers).
+  /// cos/sin of every rotated pair for positions n_past .. n_past + n - 1 (shared by all heads and layers):
+  /// the angle as ggml's rope with freq factors and linear scaling (ext_factor 0, attn_factor 1).
   void rope_table(int n) {
-    const std::size_t half = inv_freq_.size();
+    const std::size_t half = n_pairs_;
+    const RopeSpec& rs = model_->rope();
     rope_cs_.resize(static_cast<std::size_t>(n) * half * 2);
-    for (int i = 0; i < n; ++i)
-      for (std::size_t j = 0; j < half; ++j) {
-        const float theta = static_cast<float>(n_past_ + i) * inv_freq_[j];
+    for (int i = 0; i < n; ++i) {
+      float theta_base = static_cast<float>(n_past_ + i);  // p * theta_scale^j by repeated products, as ggml
+      for (std::size_t j = 0; j < half; ++j, theta_base *= theta_scale_) {
+        float theta = theta_base;
+        if (rs.freq_factors) theta /= rs.freq_factors[j];
+        theta *= rs.freq_scale;
         rope_cs_[(static_cast<std::size_t>(i) * half + j) * 2] = std::cos(theta);
         rope_cs_[(static_cast<std::size_t>(i) * half + j) * 2 + 1] = std::sin(theta);
       }
+    }
   }
 
+  /// RoPE on one head vector: pair j is (2j, 2j+1) in normal mode, (j, j + n_rot/2) in neox mode.
   void rope(float* v, const float* cs) const {
-    for (std::size_t j = 0; j < inv_freq_.size(); ++j) {
+    const std::size_t half = n_pairs_;
+    const bool neox = model_->rope().neox;
+    for (std::size_t j = 0; j < half; ++j) {
       const float c = cs[2 * j], s = cs[2 * j + 1];
-      const float a = v[2 * j], b = v[2 * j + 1];
-      v[2 * j] = a * c - b * s;
-      v[2 * j + 1] = a * s + b * c;
+      const std::size_t i0 = neox ? j : 2 * j, i1 = neox ? j + half : 2 * j + 1;
+      const float a = v[i0], b = v[i1];
+      v[i0] = a * c - b * s;
+      v[i1] = a * s + b * c;
     }
   }
 
@@ -487,7 +509,9 @@ class LlamaInfer {
   LinearBackend* backend_ = nullptr;
   bool simd_ = detail::has_avx2();
   int n_ctx_ = 0, n_past_ = 0, kv_dim_ = 0;
-  std::vector<float> inv_freq_, rope_cs_;
+  float theta_scale_ = 1.0f;
+  std::size_t n_pairs_ = 0;  ///< rotated pairs per head (n_rot / 2)
+  std::vector<float> rope_cs_;
   std::vector<std::vector<float>> k_cache_, v_cache_;
   std::vector<float> x_, xn_, q_, k_, v_, att_, tmp_, g_, u_, scores_;
 };

@@ -9,7 +9,7 @@
 //                                   a failure names the option, the path and errno's text (IoError)
 //   report_stale_temps(prog, path)  names the "<path>.tmp.XXXXXX" files a killed run left (SIGKILL cannot be
 //                                   caught), on stderr; they are not removed: another run may own them
-//   TempPath(dest)                  a new empty file with a unique name (mkstemp) in dest's folder, registered
+//   TempPath(dest)                  a new empty file with a unique name (O_EXCL) in dest's folder, registered
 //                                   for removal on SIGINT / SIGTERM / SIGHUP, removed on destruction unless
 //                                   commit() renamed it onto dest
 #pragma once
@@ -104,17 +104,14 @@ inline void report_stale_temps(const char* prog, const std::string& path) {
 class TempPath {
  public:
   explicit TempPath(const std::string& dest) : dest_(dest) {
-    std::string tmpl = dest + ".tmp.XXXXXX";
-    std::vector<char> name(tmpl.begin(), tmpl.end());
-    name.push_back('\0');
-    const int fd = ::mkstemp(name.data());
-    if (fd < 0) {
+    gguf::RegisteredTemp t = gguf::create_registered_temp(dest, 0600);
+    if (t.fd < 0) {
       const int e = errno;
       throw gguf::IoError("cannot create a working file next to '" + dest + "': " + std::strerror(e), e);
     }
-    ::close(fd);
-    path_ = name.data();
-    slot_ = gguf::register_temp(path_);
+    ::close(t.fd);
+    path_ = std::move(t.path);
+    slot_ = t.slot;
   }
   TempPath(const TempPath&) = delete;
   TempPath& operator=(const TempPath&) = delete;

@@ -1,6 +1,7 @@
-// so8t/llm/model/gguf_model.hpp: a plain llama GGUF (general.architecture "llama") opened for inference.
+// so8t/llm/model/gguf_model.hpp: a GGUF of the llama family opened for inference: general.architecture
+// "llama", "qwen2" or "qwen3" (docs/architectures.md: what each adds to llama and how llama.cpp reads it).
 //
-// Keys and tensor names as in tests/data/llama/MANIFEST.md ("llama.*", "tokenizer.ggml.*";
+// Keys and tensor names as in tests/data/llama/MANIFEST.md ("{arch}.*", "tokenizer.ggml.*";
 // ggml shape [ne0, ne1] = [in, out]). gguf::Reader validates the container; this adds the model-level
 // checks (hyperparameters, every tensor's shape and type, the vocabulary) and throws ModelError naming
 // the key or tensor with what was expected and what was found. Weights stay in the mapped file.
@@ -38,6 +39,27 @@ struct WeightView {
 
 struct LlamaLayerView {
   WeightView attn_norm, wq, wk, wv, wo, ffn_norm, w_gate, w_up, w_down;
+  WeightView bq, bk, bv;      ///< q/k/v biases (qwen2; optional in llama); data null when absent
+  WeightView q_norm, k_norm;  ///< per-head RMSNorm weights [head_dim] (qwen3); data null when absent
+};
+
+/// The architectures LlamaModel reads (llama.cpp's LLM_ARCH_LLAMA, LLM_ARCH_QWEN2, LLM_ARCH_QWEN3).
+enum class Arch { llama, qwen2, qwen3 };
+
+inline const char* arch_name(Arch a) {
+  switch (a) {
+    case Arch::llama: return "llama";
+    case Arch::qwen2: return "qwen2";
+    case Arch::qwen3: return "qwen3";
+  }
+  return "?";
+}
+
+/// How positions turn the query and key heads (llama.cpp's rope type and rope scaling hyperparameters).
+struct RopeSpec {
+  bool neox = false;        ///< pairs (j, j + n_rot/2) (qwen2/qwen3) instead of adjacent (2j, 2j+1) (llama)
+  float freq_scale = 1.0f;  ///< 1 / {arch}.rope.scaling.factor for linear scaling; angles are multiplied by it
+  const float* freq_factors = nullptr;  ///< rope_freqs.weight [n_rot/2] (llama 3.1): angle j divided by it
 };
 
 struct Vocab {
@@ -231,6 +253,8 @@ class LlamaModel {
   /// The output matrix; token_embd's view (named "token_embd.weight") when the file has no output.weight.
   const WeightView& output() const noexcept { return output_; }
   bool output_tied() const noexcept { return tied_; }
+  Arch arch() const noexcept { return arch_; }
+  const RopeSpec& rope() const noexcept { return rope_; }
   const std::vector<LlamaLayerView>& layers() const noexcept { return layers_; }
   const gguf::Reader& reader() const noexcept { return *reader_; }
 
@@ -248,9 +272,11 @@ class LlamaModel {
     std::map<std::string, int> count;
     std::vector<const WeightView*> all = {&tok_embd_, &out_norm_};
     if (!tied_) all.push_back(&output_);
+    if (rope_freqs_.data) all.push_back(&rope_freqs_);
     for (const LlamaLayerView& l : layers_)
-      for (const WeightView* w : {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_norm, &l.w_gate, &l.w_up, &l.w_down})
-        all.push_back(w);
+      for (const WeightView* w : {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_norm, &l.w_gate, &l.w_up, &l.w_down,
+                                  &l.bq, &l.bk, &l.bv, &l.q_norm, &l.k_norm})
+        if (w->data) all.push_back(w);
     for (const WeightView* w : all) ++count[quant::type_name(w->type)];
     std::string s;
     for (const auto& [name, n] : count) s += (s.empty() ? "" : ", ") + name + ": " + std::to_string(n);
@@ -286,63 +312,105 @@ class LlamaModel {
     return WeightView{name, t->type, vector ? 1 : rows, cols, v.data, v.size};
   }
 
+  /// A vector tensor that may be absent (an empty view then).
+  WeightView optional_vector(const std::string& name, std::int64_t cols) {
+    return reader_->find_tensor(name) ? weight(name, cols, 1, true) : WeightView{};
+  }
+
   void load() {
     const gguf::Metadata& md = reader_->metadata();
     using detail::positive_param;
     const gguf::Value* arch = md.find("general.architecture");
     if (!arch) throw ModelError("so8t::llm: required key 'general.architecture' is missing");
-    if (arch->type() != gguf::ValueType::string || arch->as_string() != "llama")
-      throw ModelError("so8t::llm: general.architecture is " + arch->to_display() + ", expected \"llama\"");
+    const std::string arch_s = arch->type() == gguf::ValueType::string ? arch->as_string() : std::string();
+    if (arch_s == "llama") arch_ = Arch::llama;
+    else if (arch_s == "qwen2") arch_ = Arch::qwen2;
+    else if (arch_s == "qwen3") arch_ = Arch::qwen3;
+    else
+      throw ModelError("so8t::llm: general.architecture is " + arch->to_display() +
+                       ", expected \"llama\", \"qwen2\" or \"qwen3\"");
+    const std::string a = arch_s + ".";  // every hyperparameter key is prefixed by the architecture
 
-    hp_.gate_stack = 0;  // a llama file has no gates (so8t bakes them into attn_output.weight)
-    hp_.dim = positive_param(md, "llama.embedding_length", true, 0);
-    hp_.n_layers = positive_param(md, "llama.block_count", true, 0);
-    hp_.ffn = positive_param(md, "llama.feed_forward_length", true, 0);
-    hp_.n_heads = positive_param(md, "llama.attention.head_count", true, 0);
-    hp_.n_kv_heads = positive_param(md, "llama.attention.head_count_kv", false, hp_.n_heads);
-    hp_.ctx = positive_param(md, "llama.context_length", true, 0);
-    hp_.norm_eps = detail::meta_float(md, "llama.attention.layer_norm_rms_epsilon", true, 0.0f);
-    hp_.rope_theta = detail::meta_float(md, "llama.rope.freq_base", false, 10000.0f);
+    hp_.gate_stack = 0;  // a model file has no gates (so8t bakes them into attn_output.weight)
+    hp_.dim = positive_param(md, a + "embedding_length", true, 0);
+    hp_.n_layers = positive_param(md, a + "block_count", true, 0);
+    hp_.ffn = positive_param(md, a + "feed_forward_length", true, 0);
+    hp_.n_heads = positive_param(md, a + "attention.head_count", true, 0);
+    hp_.n_kv_heads = positive_param(md, a + "attention.head_count_kv", false, hp_.n_heads);
+    hp_.ctx = positive_param(md, a + "context_length", true, 0);
+    hp_.norm_eps = detail::meta_float(md, a + "attention.layer_norm_rms_epsilon", true, 0.0f);
+    hp_.rope_theta = detail::meta_float(md, a + "rope.freq_base", false, 10000.0f);
     if (!(hp_.norm_eps > 0.0f) || !(hp_.norm_eps < 1.0f))
-      throw ModelError("so8t::llm: llama.attention.layer_norm_rms_epsilon = " + std::to_string(hp_.norm_eps) +
+      throw ModelError("so8t::llm: " + a + "attention.layer_norm_rms_epsilon = " + std::to_string(hp_.norm_eps) +
                        ", expected in (0, 1)");
     // >= 1: a tiny (denormal) base overflows theta^(-2/n_rot) and every logit is NaN
     if (!(hp_.rope_theta >= 1.0f) || !(hp_.rope_theta < 1e30f)) {
       char v[32];
       std::snprintf(v, sizeof v, "%g", double(hp_.rope_theta));
-      throw ModelError("so8t::llm: llama.rope.freq_base = " + std::string(v) + ", expected 1 .. 1e30");
+      throw ModelError("so8t::llm: " + a + "rope.freq_base = " + std::string(v) + ", expected 1 .. 1e30");
     }
-    if (hp_.dim % hp_.n_heads != 0)
-      throw ModelError("so8t::llm: llama.embedding_length = " + std::to_string(hp_.dim) +
-                       " is not a multiple of llama.attention.head_count = " + std::to_string(hp_.n_heads));
+    if (md.contains(a + "attention.key_length")) {  // head width not tied to n_embd (Qwen3: 128 vs 2560 / 32)
+      hp_.n_head_dim = positive_param(md, a + "attention.key_length", true, 0);
+      const int vl = positive_param(md, a + "attention.value_length", false, hp_.n_head_dim);
+      if (vl != hp_.n_head_dim)
+        throw ModelError("so8t::llm: " + a + "attention.value_length = " + std::to_string(vl) + " differs from " + a +
+                         "attention.key_length = " + std::to_string(hp_.n_head_dim) + " (so8t needs them equal)");
+    } else if (hp_.dim % hp_.n_heads != 0) {
+      throw ModelError("so8t::llm: " + a + "embedding_length = " + std::to_string(hp_.dim) + " is not a multiple of " +
+                       a + "attention.head_count = " + std::to_string(hp_.n_heads) + " (and there is no " + a +
+                       "attention.key_length)");
+    }
     if (hp_.n_heads % hp_.n_kv_heads != 0)
-      throw ModelError("so8t::llm: llama.attention.head_count = " + std::to_string(hp_.n_heads) +
-                       " is not a multiple of llama.attention.head_count_kv = " + std::to_string(hp_.n_kv_heads));
-    hp_.n_rot = positive_param(md, "llama.rope.dimension_count", false, hp_.head_dim());
+      throw ModelError("so8t::llm: " + a + "attention.head_count = " + std::to_string(hp_.n_heads) +
+                       " is not a multiple of " + a + "attention.head_count_kv = " + std::to_string(hp_.n_kv_heads));
+    hp_.n_rot = positive_param(md, a + "rope.dimension_count", false, hp_.head_dim());
     if (hp_.n_rot > hp_.head_dim() || hp_.n_rot % 2 != 0)
-      throw ModelError("so8t::llm: llama.rope.dimension_count = " + std::to_string(hp_.n_rot) +
+      throw ModelError("so8t::llm: " + a + "rope.dimension_count = " + std::to_string(hp_.n_rot) +
                        ", expected an even value <= head dim " + std::to_string(hp_.head_dim()));
+    read_rope_scaling(md, a);
 
     vocab_ = read_vocab(md);
     hp_.vocab = static_cast<int>(vocab_.tokens.size());
-    if (md.contains("llama.vocab_size")) {
-      const std::int64_t vs = detail::meta_int(md, "llama.vocab_size", true, 0);
+    if (md.contains(a + "vocab_size")) {
+      const std::int64_t vs = detail::meta_int(md, a + "vocab_size", true, 0);
       if (vs != hp_.vocab)
-        throw ModelError("so8t::llm: llama.vocab_size = " + std::to_string(vs) + " but tokenizer.ggml.tokens has " +
+        throw ModelError("so8t::llm: " + a + "vocab_size = " + std::to_string(vs) + " but tokenizer.ggml.tokens has " +
                          std::to_string(hp_.vocab) + " tokens");
     }
 
-    const std::int64_t E = hp_.dim, hd = hp_.head_dim();
+    const std::int64_t E = hp_.dim, hd = hp_.head_dim(), q_width = hp_.n_heads * hd, kv_width = hp_.n_kv_heads * hd;
     namespace tn = tensor_names;
     tok_embd_ = weight(tn::token_embd, E, hp_.vocab, false);
+    if (reader_->find_tensor(tn::rope_freqs)) {
+      rope_freqs_ = weight(tn::rope_freqs, hp_.n_rot / 2, 1, true);
+      const float* ff = static_cast<const float*>(rope_freqs_.data);
+      for (int j = 0; j < hp_.n_rot / 2; ++j)
+        if (!(ff[j] > 0.0f))
+          throw ModelError("so8t::llm: tensor 'rope_freqs.weight' holds " + std::to_string(ff[j]) + " at index " +
+                           std::to_string(j) + ", expected > 0 (it divides a RoPE angle)");
+      rope_.freq_factors = ff;
+    }
     for (int il = 0; il < hp_.n_layers; ++il) {
       auto name = [il](const char* t) { return tn::block(il, t); };
       LlamaLayerView l;
       l.attn_norm = weight(name(tn::attn_norm), E, 1, true);
-      l.wq = weight(name(tn::attn_q), E, hp_.n_heads * hd, false);
-      l.wk = weight(name(tn::attn_k), E, hp_.n_kv_heads * hd, false);
-      l.wv = weight(name(tn::attn_v), E, hp_.n_kv_heads * hd, false);
-      l.wo = weight(name(tn::attn_output), hp_.n_heads * hd, E, false);
+      l.wq = weight(name(tn::attn_q), E, q_width, false);
+      l.wk = weight(name(tn::attn_k), E, kv_width, false);
+      l.wv = weight(name(tn::attn_v), E, kv_width, false);
+      if (arch_ == Arch::qwen2) {  // llama.cpp: required for qwen2, optional for llama, absent in qwen3
+        l.bq = weight(name(tn::attn_q_bias), q_width, 1, true);
+        l.bk = weight(name(tn::attn_k_bias), kv_width, 1, true);
+        l.bv = weight(name(tn::attn_v_bias), kv_width, 1, true);
+      } else if (arch_ == Arch::llama) {
+        l.bq = optional_vector(name(tn::attn_q_bias), q_width);
+        l.bk = optional_vector(name(tn::attn_k_bias), kv_width);
+        l.bv = optional_vector(name(tn::attn_v_bias), kv_width);
+      }
+      if (arch_ == Arch::qwen3) {
+        l.q_norm = weight(name(tn::attn_q_norm), hd, 1, true);
+        l.k_norm = weight(name(tn::attn_k_norm), hd, 1, true);
+      }
+      l.wo = weight(name(tn::attn_output), q_width, E, false);
       l.ffn_norm = weight(name(tn::ffn_norm), E, 1, true);
       l.w_gate = weight(name(tn::ffn_gate), E, hp_.ffn, false);
       l.w_up = weight(name(tn::ffn_up), E, hp_.ffn, false);
@@ -357,14 +425,41 @@ class LlamaModel {
       for (const gguf::TensorInfo& t : reader_->tensors())
         if (std::find(used_.begin(), used_.end(), t.name) == used_.end())
           throw ModelError("so8t::llm: unexpected tensor '" + t.name + "' (" + std::to_string(reader_->tensors().size()) +
-                           " tensors, a llama model of " + std::to_string(hp_.n_layers) + " layers has " +
+                           " tensors, a " + arch_s + " model of " + std::to_string(hp_.n_layers) + " layers has " +
                            std::to_string(used_.size()) + ")");
+  }
+
+  /// RoPE type and scaling as llama.cpp reads them: NEOX pairs for qwen2 / qwen3; {arch}.rope.scaling.type
+  /// (default "linear") with {arch}.rope.scaling.factor (or the older {arch}.rope.scale_linear): "none"
+  /// ignores the factor, "linear" divides every angle by it; YaRN and LongRoPE are refused by name.
+  void read_rope_scaling(const gguf::Metadata& md, const std::string& a) {
+    rope_.neox = arch_ == Arch::qwen2 || arch_ == Arch::qwen3;
+    std::string type = "linear";
+    if (const gguf::Value* v = md.find(a + "rope.scaling.type")) {
+      if (v->type() != gguf::ValueType::string)
+        throw ModelError("so8t::llm: " + a + "rope.scaling.type must be a string, found " +
+                         std::string(gguf::value_type_name(v->type())));
+      type = v->as_string();
+    }
+    if (type != "none" && type != "linear")
+      throw ModelError("so8t::llm: " + a + "rope.scaling.type = \"" + type +
+                       "\" is not supported (so8t runs \"none\" and \"linear\")");
+    const std::string factor_key = md.contains(a + "rope.scaling.factor") ? a + "rope.scaling.factor" : a + "rope.scale_linear";
+    const float factor = detail::meta_float(md, factor_key, false, 0.0f);
+    if (factor != 0.0f && !(factor >= 1e-3f && factor <= 1e6f)) {
+      char v[32];
+      std::snprintf(v, sizeof v, "%g", double(factor));
+      throw ModelError("so8t::llm: " + factor_key + " = " + v + ", expected 0 (none) or 0.001 .. 1e6");
+    }
+    rope_.freq_scale = (type == "none" || factor == 0.0f) ? 1.0f : 1.0f / factor;
   }
 
   std::optional<gguf::Reader> reader_;
   LlamaConfig hp_;
   Vocab vocab_;
-  WeightView tok_embd_, out_norm_, output_;
+  WeightView tok_embd_, out_norm_, output_, rope_freqs_;
+  Arch arch_ = Arch::llama;
+  RopeSpec rope_;
   std::vector<std::string> used_;  ///< names of the tensors load() took
   bool tied_ = false;
   std::vector<LlamaLayerView> layers_;

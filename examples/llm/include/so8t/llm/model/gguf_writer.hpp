@@ -143,6 +143,17 @@ inline LlamaGguf read_llama_gguf(const std::string& path) {
   const LlamaModel model = LlamaModel::open(path);
   const LlamaConfig& hp = model.hparams();
   const gguf::Metadata& md = model.reader().metadata();
+  if (model.arch() != Arch::llama)
+    throw InvalidArgument("so8t::llm::read_llama_gguf: '" + path + "' is a " + arch_name(model.arch()) +
+                          " model; so8t's own model family is llama (no biases, no q/k norms, normal RoPE)");
+  const RopeSpec& rs = model.rope();
+  if (rs.freq_factors || rs.freq_scale != 1.0f)
+    throw InvalidArgument("so8t::llm::read_llama_gguf: '" + path + "' has RoPE frequency factors or scaling, "
+                          "which so8t's own model family does not have");
+  for (const LlamaLayerView& l : model.layers())
+    if (l.bq.data || l.bk.data || l.bv.data)
+      throw InvalidArgument("so8t::llm::read_llama_gguf: '" + path + "' has attention biases, which so8t's own "
+                            "model family does not have");
   if (hp.n_rot != hp.head_dim())
     throw InvalidArgument("so8t::llm::read_llama_gguf: '" + path + "' rotates " + std::to_string(hp.n_rot) + " of " +
                           std::to_string(hp.head_dim()) + " head dimensions (partial RoPE is not supported here)");

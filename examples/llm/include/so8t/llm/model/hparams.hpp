@@ -37,8 +37,10 @@ struct LlamaConfig {
   double rope_theta = 10000.0;
   double norm_eps = 1e-5;
   int n_rot = 0;         ///< RoPE dimensions per head (llama.rope.dimension_count); 0: the whole head
+  int n_head_dim = 0;    ///< per-head width ({arch}.attention.key_length, Qwen3: 128 with dim 2560 / 32 heads);
+                         ///< 0: dim / n_heads
 
-  int head_dim() const { return n_heads > 0 ? dim / n_heads : 0; }
+  int head_dim() const { return n_head_dim > 0 ? n_head_dim : (n_heads > 0 ? dim / n_heads : 0); }
   int rope_dims() const { return n_rot > 0 ? n_rot : head_dim(); }
   int kv_dim() const { return n_kv_heads * head_dim(); }
   int gate_blocks() const { return dim / 8; }
@@ -46,7 +48,8 @@ struct LlamaConfig {
   bool operator==(const LlamaConfig& o) const {
     return vocab == o.vocab && dim == o.dim && n_layers == o.n_layers && n_heads == o.n_heads &&
            n_kv_heads == o.n_kv_heads && ffn == o.ffn && ctx == o.ctx && gate_stack == o.gate_stack &&
-           rope_theta == o.rope_theta && norm_eps == o.norm_eps && rope_dims() == o.rope_dims();
+           rope_theta == o.rope_theta && norm_eps == o.norm_eps && rope_dims() == o.rope_dims() &&
+           head_dim() == o.head_dim();
   }
   bool operator!=(const LlamaConfig& o) const { return !(*this == o); }
 
@@ -62,6 +65,9 @@ struct LlamaConfig {
           ", ctx = " + std::to_string(ctx) + ")");
     if (dim % 8 != 0) bad("dim = " + std::to_string(dim) + " is not a multiple of 8 (SO(8) gate blocks)");
     if (dim % n_heads != 0) bad("dim = " + std::to_string(dim) + " is not a multiple of n_heads = " + std::to_string(n_heads));
+    if (n_heads * head_dim() != dim)
+      bad("n_heads * head_dim = " + std::to_string(n_heads) + " * " + std::to_string(head_dim()) + " != dim = " +
+          std::to_string(dim) + " (the gate covers the attention output, which is dim wide here)");
     if (head_dim() % 2 != 0) bad("head_dim = " + std::to_string(head_dim()) + " is odd (RoPE pairs)");
     if (n_heads % n_kv_heads != 0)
       bad("n_heads = " + std::to_string(n_heads) + " is not a multiple of n_kv_heads = " + std::to_string(n_kv_heads));

@@ -73,13 +73,15 @@ inline QuantTarget parse_quant_target(const std::string& s) {
 
 /// The type llama-quantize gives tensor `name` (n_dims, row length ne0) under `target`.
 inline quant::Type target_tensor_type(const QuantTarget& target, const std::string& name, int n_dims,
-                                      std::int64_t ne0, int n_layers) {
+                                      std::int64_t ne0, int n_layers, bool has_output = true) {
   using quant::Type;
-  if (target.preset) return quant::preset_tensor_type(*target.preset, name, {n_dims, ne0}, n_layers);
+  if (target.preset) return quant::preset_tensor_type(*target.preset, name, {n_dims, ne0}, n_layers, has_output);
   if (n_dims < 2 || !quant::detail::ends_with(name, "weight")) return Type::f32;
   Type t = target.type;
   const bool is_float = t == Type::f32 || t == Type::f16 || t == Type::bf16;
-  if (!is_float && name == "output.weight") {
+  // llama-quantize: the output projection's rule goes to token_embd when the embeddings are tied
+  const bool is_output = name == "output.weight" || (!has_output && name == "token_embd.weight");
+  if (!is_float && is_output) {
     if (ne0 % 256 != 0) t = Type::q8_0;
     else if (t != Type::q8_0) t = Type::q6_k;
   }
@@ -147,16 +149,13 @@ inline QuantizeReport quantize_gguf(const std::string& in, const std::string& ou
     throw InvalidArgument(std::string("so8t::llm::quantize_gguf: temperature ") + t + " is outside [0.001, 1000]");
   }
   // The checks so8t_infer's loader runs (and llama.cpp's): a file it would refuse is never "quantized".
-  LlamaModel::open(in);
+  // (llama, qwen2, qwen3; a training checkpoint is refused there: bake it with so8t_bake first)
+  const LlamaModel model = LlamaModel::open(in);
+  const int n_layers = model.hparams().n_layers;
+  const bool has_output = !model.output_tied();
   const gguf::Reader r = gguf::Reader::open(in);
   rep.file_bytes_in = r.file_size();
   const gguf::Metadata& md = r.metadata();
-  const std::string arch = md.get<std::string>("general.architecture");
-  if (arch != "llama")
-    throw InvalidArgument("so8t::llm::quantize_gguf: '" + in + "' has architecture '" + arch +
-                          "', expected 'llama' (bake a training checkpoint with so8t_bake first)");
-  const int n_layers = int(md.get<std::uint32_t>("llama.block_count"));
-  if (n_layers <= 0) throw InvalidArgument("so8t::llm::quantize_gguf: llama.block_count = 0 in '" + in + "'");
   // plan every tensor first: all checks happen before a byte is written
   for (const gguf::TensorInfo& ti : r.tensors()) {
     QuantizedTensor q;
@@ -170,7 +169,7 @@ inline QuantizeReport quantize_gguf(const std::string& in, const std::string& ou
       if (ti.type != quant::Type::f32 && ti.type != quant::Type::f16 && ti.type != quant::Type::bf16)
         throw InvalidArgument("so8t::llm::quantize_gguf: tensor '" + ti.name + "' of '" + in + "' is already " +
                               quant::type_name(ti.type) + " (input must be f32, f16 or bf16)");
-      q.type_out = target_tensor_type(rep.target, ti.name, int(ti.n_dims), ti.ne[0], n_layers);
+      q.type_out = target_tensor_type(rep.target, ti.name, int(ti.n_dims), ti.ne[0], n_layers, has_output);
       q.quantized = true;
       q.bytes_out = std::uint64_t(ti.row_count()) * quant::row_bytes(q.type_out, ti.ne[0]);
     } else {
