@@ -1,7 +1,7 @@
 // so8t_quantize: llama-quantize for the f32 / f16 llama GGUF files so8t_bake writes.
 //
 //   so8t_quantize --in F.gguf --out Q.gguf --type q8_0|q4_k_m|q5_k_m|q6_k|q4_0|q4_1|q5_0|q5_1|f16|bf16
-//                 [--temperature T | --calibrate kjv|FILE [--calibrate-tokens N]]
+//                 [--temperature T | --calibrate kjv|FILE [--calibrate-tokens N]] [--modelfile PATH]
 //
 // Copies every metadata pair (tokenizer included), sets general.file_type to llama.cpp's llama_ftype of the
 // target and general.quantization_version = 2, picks each tensor's type like llama-quantize (norms stay f32;
@@ -12,7 +12,8 @@
 // context-sized windows, T minimises the NLL of softmax(z / T) (calib/temperature.hpp), and the output is
 // written again with T stored; the intermediate file is removed. Prints a per-tensor table and the totals. The output appears only when
 // complete (temp file + rename); every error is one line on stderr ("so8t_quantize: ...", so8t/llm/io/cli.hpp)
-// and a non-zero exit status (2: usage, 1: anything else).
+// and a non-zero exit status (2: usage, 1: anything else). --modelfile also writes an Ollama Modelfile for the
+// output (so8t/llm/pipeline/modelfile.hpp).
 #include <cstdio>
 #include <exception>
 #include <optional>
@@ -27,7 +28,9 @@
 #include "so8t/llm/model/gguf_model.hpp"
 #include "so8t/llm/infer/llama_infer.hpp"
 #include "so8t/llm/pipeline/qc.hpp"
+#include "so8t/llm/pipeline/modelfile.hpp"
 #include "so8t/llm/pipeline/quantize.hpp"
+#include "so8t/report/json.hpp"
 #include "so8t/llm/model/tokenizer.hpp"
 
 namespace {
@@ -87,7 +90,7 @@ int quantize(const std::string& in, const std::string& out, const std::string& t
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string in, out, type, calibrate;
+  std::string in, out, type, calibrate, modelfile;
   double temperature_arg = 0;
   std::size_t calibrate_tokens = 8192;
   CLI::App app("llama-quantize for the f32 / f16 llama GGUF files so8t_bake writes.", "so8t_quantize");
@@ -104,13 +107,19 @@ int main(int argc, char** argv) {
       ->type_name("SRC");
   app.add_option("--calibrate-tokens", calibrate_tokens, "tokens from the end of the held-out text used for the fit")
       ->transform(cli::in_range<std::size_t>(64, 1000000000))->capture_default_str();
+  app.add_option("--modelfile", modelfile,
+                 "also write an Ollama Modelfile: FROM the output, its chat template (ChatML / Llama 3) as TEMPLATE, "
+                 "the temperature, stop tokens")
+      ->type_name("PATH");
   if (const int rc = cli::parse(app, argc, argv); rc >= 0) return rc;
   return cli::run("so8t_quantize", [&] {
     std::optional<float> temperature;
     if (temperature_opt->count() > 0) temperature = float(temperature_arg);
     namespace io = so8t::llm::io;
-    io::check_distinct({{"--in", in}, {"--calibrate", calibrate == "kjv" ? "" : calibrate}}, {{"--out", out}});
+    io::check_distinct({{"--in", in}, {"--calibrate", calibrate == "kjv" ? "" : calibrate}},
+                       {{"--out", out}, {"--modelfile", modelfile}});
     io::check_writable("--out", out);
+    io::check_writable("--modelfile", modelfile);
     io::report_stale_temps("so8t_quantize", out);
     try {
       so8t::llm::parse_quant_target(type);
@@ -118,10 +127,17 @@ int main(int argc, char** argv) {
       throw UsageError(e.what());
     }
     if (temperature && !calibrate.empty()) throw UsageError("--temperature and --calibrate exclude each other");
+    int rc = 0;
     try {
-      return quantize(in, out, type, temperature, calibrate, calibrate_tokens);
+      rc = quantize(in, out, type, temperature, calibrate, calibrate_tokens);
     } catch (const so8t::gguf::FormatError& e) {  // only the input is parsed
       throw std::runtime_error("input '" + in + "' is not a valid GGUF file: " + e.what());
     }
+    if (!modelfile.empty()) {
+      const so8t::gguf::Reader q = so8t::gguf::Reader::open(out);
+      so8t::report::write_text_file(modelfile, so8t::llm::ollama_modelfile(q.metadata(), so8t::llm::modelfile_from(modelfile, out)));
+      std::printf("  Ollama Modelfile: %s (ollama create NAME -f %s)\n", modelfile.c_str(), modelfile.c_str());
+    }
+    return rc;
   });
 }

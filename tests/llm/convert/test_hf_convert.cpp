@@ -29,6 +29,7 @@
 #include "so8t/llm/convert/hf_to_gguf.hpp"
 #include "so8t/llm/infer/llama_infer.hpp"
 #include "so8t/llm/model/tokenizer.hpp"
+#include "so8t/llm/pipeline/quantize.hpp"
 
 namespace fs = std::filesystem;
 using namespace so8t::llm;
@@ -155,6 +156,22 @@ TEST(HfConvert, StoredHalfTypesConvertExactly) {  // mistral is stored in bf16, 
   const double dz = max_dz_against_transformers("llama", so8t::quant::Type::f16);
   std::printf("[ convert  ] llama f32 -> f16: max |dz| %.3g\n", dz);
   EXPECT_LE(dz, 0.05);
+}
+
+TEST(HfConvert, QuantizeCarriesTokenizerChatTemplateAndGeneralKeys) {
+  const std::string f = tmp("carry-f16.gguf"), q = tmp("carry-q4_k_m.gguf");
+  convert_hf_to_gguf(hf_dir() + "qwen2", f, ConvertOptions{so8t::quant::Type::f16, "", ""});
+  quantize_gguf(f, q, "q4_k_m");
+  const so8t::gguf::Reader a = so8t::gguf::Reader::open(f), b = so8t::gguf::Reader::open(q);
+  for (const so8t::gguf::MetadataEntry& e : a.metadata()) {
+    const so8t::gguf::Value* v = b.metadata().find(e.key);
+    ASSERT_NE(v, nullptr) << e.key << " was dropped";
+    if (e.key != "general.file_type") EXPECT_TRUE(*v == e.value) << e.key << " changed";
+  }
+  EXPECT_EQ(b.metadata().find("general.file_type")->as<std::uint32_t>(), 15u);  // LLAMA_FTYPE_MOSTLY_Q4_K_M
+  EXPECT_NE(b.metadata().find("tokenizer.chat_template"), nullptr);
+  std::remove(f.c_str());
+  std::remove(q.c_str());
 }
 
 // ---- bad checkpoints: a copy of a fixture folder with one file changed
