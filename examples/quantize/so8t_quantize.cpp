@@ -1,7 +1,7 @@
 // so8t_quantize: llama-quantize for the f32 / f16 llama GGUF files so8t_bake writes.
 //
 //   so8t_quantize --in F.gguf --out Q.gguf --type q8_0|q4_k_m|q5_k_m|q6_k|q4_0|q4_1|q5_0|q5_1|f16|bf16
-//                 [--temperature T | --calibrate kjv|FILE [--calibrate-tokens N]] [--modelfile PATH]
+//                 [--temperature T | --calibrate kjv|FILE [--calibrate-tokens N]] [--modelfile [PATH]]
 //
 // Copies every metadata pair (tokenizer included), sets general.file_type to llama.cpp's llama_ftype of the
 // target and general.quantization_version = 2, picks each tensor's type like llama-quantize (norms stay f32;
@@ -107,15 +107,17 @@ int main(int argc, char** argv) {
       ->type_name("SRC");
   app.add_option("--calibrate-tokens", calibrate_tokens, "tokens from the end of the held-out text used for the fit")
       ->transform(cli::in_range<std::size_t>(64, 1000000000))->capture_default_str();
-  app.add_option("--modelfile", modelfile,
-                 "also write an Ollama Modelfile: FROM the output, its chat template (ChatML / Llama 3) as TEMPLATE, "
-                 "the temperature, stop tokens")
-      ->type_name("PATH");
+  CLI::Option* modelfile_opt =
+      app.add_option("--modelfile", modelfile,
+                     "also write an Ollama Modelfile beside the output (OUT without .gguf + .Modelfile, or PATH): FROM "
+                     "the output, its chat template (ChatML / Llama 3) as TEMPLATE, the temperature, stop tokens")
+          ->type_name("[PATH]")->expected(0, 1);
   if (const int rc = cli::parse(app, argc, argv); rc >= 0) return rc;
   return cli::run("so8t_quantize", [&] {
     std::optional<float> temperature;
     if (temperature_opt->count() > 0) temperature = float(temperature_arg);
     namespace io = so8t::llm::io;
+    if (modelfile_opt->count() > 0 && modelfile.empty()) modelfile = so8t::llm::default_modelfile_path(out);
     io::check_distinct({{"--in", in}, {"--calibrate", calibrate == "kjv" ? "" : calibrate}},
                        {{"--out", out}, {"--modelfile", modelfile}});
     io::check_writable("--out", out);

@@ -70,6 +70,8 @@ TEST(Modelfile, FromIsRelativeToTheModelfile) {
   EXPECT_EQ(modelfile_from("/tmp/a/Modelfile", "/tmp/a/q.gguf"), "./q.gguf");
   EXPECT_EQ(modelfile_from("/tmp/a/b/Modelfile", "/tmp/a/q.gguf"), "../q.gguf");
   EXPECT_EQ(modelfile_from("/tmp/a/Modelfile", "/tmp/a/c/q.gguf"), "./c/q.gguf");
+  EXPECT_EQ(default_modelfile_path("out/q4.gguf"), "out/q4.Modelfile");
+  EXPECT_EQ(default_modelfile_path("q4.bin"), "q4.bin.Modelfile");
 }
 
 }  // namespace

@@ -78,6 +78,13 @@ inline std::string ollama_modelfile(const gguf::Metadata& md, const std::string&
   return out;
 }
 
+/// The Modelfile written beside `gguf_path` when --modelfile names no path: "q4.gguf" -> "q4.Modelfile".
+inline std::string default_modelfile_path(const std::string& gguf_path) {
+  std::filesystem::path p(gguf_path);
+  if (p.extension() == ".gguf") p.replace_extension();
+  return p.string() + ".Modelfile";
+}
+
 /// `gguf_path` as seen from the folder of `modelfile_path` ("./name.gguf" when they share a folder).
 inline std::string modelfile_from(const std::string& modelfile_path, const std::string& gguf_path) {
   namespace fs = std::filesystem;
